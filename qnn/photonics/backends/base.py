@@ -1,0 +1,72 @@
+"""The backend interface every photonic simulator or QPU implements, and the registry."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+from torch import Tensor
+
+from ..circuit import TBICircuit
+from ..histogram import Histogram
+
+SeedLike = int | np.random.Generator | None
+
+_BACKENDS = {  # name -> "module:factory", imported on demand so cudaq stays optional
+    "exact": "qnn.photonics.backends.exact:ExactBackend",
+    "cudaq-sim": "qnn.photonics.backends.cudaq_sim:CudaqSimBackend",
+    "orca": "qnn.photonics.backends.orca:OrcaBackend",
+}
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """Samples TBI circuits. The circuit travels with every call; backends keep no circuit state."""
+
+    name: str
+
+    def sample(self, circuit: TBICircuit, shots: int, *, seed: SeedLike = None,
+               detection: str = "pnr") -> Histogram:
+        """Histogram of ``shots`` detections for an unbatched circuit."""
+        ...
+
+    def sample_batch(self, circuit: TBICircuit, shots: int, *, seed: SeedLike = None,
+                     detection: str = "pnr") -> list[Histogram]:
+        """One histogram per parameter set of a batched circuit, in row-major batch order."""
+        ...
+
+
+@runtime_checkable
+class ProbabilityBackend(Backend, Protocol):
+    """A backend that also gives exact output probabilities."""
+
+    def probabilities(self, circuit: TBICircuit, detection: str = "pnr") -> tuple[Tensor, Tensor]:
+        """Return ``patterns`` (int64 ``[S, M]``) and ``probs`` (``[*batch, S]``)."""
+        ...
+
+
+def backend_names() -> list[str]:
+    """Names accepted by :func:`get_backend`."""
+    return sorted(_BACKENDS)
+
+
+def get_backend(name: str, **options: object) -> Backend:
+    """Build the backend registered as ``name`` with its keyword ``options``."""
+    try:
+        module, _, factory = _BACKENDS[name].partition(":")
+    except KeyError:
+        raise ValueError(f"unknown backend {name!r}; choose from {backend_names()}") from None
+    return getattr(importlib.import_module(module), factory)(**options)
+
+
+def as_generator(seed: SeedLike) -> np.random.Generator:
+    """A numpy Generator from an int seed, an existing Generator, or fresh entropy for None."""
+    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+
+
+def check_shots(shots: int) -> int:
+    """Validate a shot count (a non-negative integer)."""
+    if isinstance(shots, bool) or not isinstance(shots, int | np.integer) or shots < 0:
+        raise ValueError(f"shots={shots!r} must be a non-negative integer")
+    return int(shots)

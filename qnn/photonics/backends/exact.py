@@ -1,0 +1,270 @@
+"""The ``exact`` backend: SLOS probabilities in torch (CPU or GPU), noise, exact sampling."""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ..circuit import TBICircuit
+from ..fock import bits_per_mode, fock_basis, fock_rank, n_fock_states, pack_patterns
+from ..histogram import Histogram, _check_detection
+from ..noise import NoiseModel, add_dark_counts, thin_samples
+from ..slos import add_photon, check_size, fock_amplitudes, photon_modes
+from .base import SeedLike, as_generator, check_shots
+
+SAMPLERS = ("auto", "distribution", "clifford")
+
+
+class ExactBackend:
+    """Exact simulation of TBI circuits, differentiable in the angles.
+
+    ``probabilities`` computes every output probability by SLOS (photon-by-photon
+    recursion), batched over the circuit's parameter sets, with the noise model applied
+    exactly (see :mod:`qnn.photonics.noise`). ``sample`` draws from that distribution when
+    it has at most ``max_distribution_states`` entries and otherwise runs the exact
+    Clifford–Clifford sampler, applying the same noise shot by shot.
+
+    Args:
+        device: torch device for the simulation, e.g. ``"cpu"`` or ``"cuda"``.
+        noise: a :class:`NoiseModel` (or its fields as a dict); ``None`` is ideal.
+        max_states: largest output space ``probabilities`` will build (memory guard).
+        max_distribution_states: largest space ``sample`` enumerates before switching to
+            the Clifford–Clifford sampler (``sampler="auto"``).
+        sampler: ``"auto"``, ``"distribution"`` or ``"clifford"``.
+    """
+
+    name = "exact"
+
+    def __init__(self, *, device: str | torch.device = "cpu",
+                 noise: NoiseModel | dict | None = None, max_states: int = 1 << 25,
+                 max_distribution_states: int = 1 << 21, sampler: str = "auto") -> None:
+        self.device = torch.device(device)
+        if self.device.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(f"device={device!r} but torch sees no CUDA device")
+        self.noise = NoiseModel(**noise) if isinstance(noise, dict) else (noise or NoiseModel())
+        if sampler not in SAMPLERS:
+            raise ValueError(f"sampler={sampler!r}; choose from {list(SAMPLERS)}")
+        self.max_states, self.sampler = int(max_states), sampler
+        self.max_distribution_states = int(max_distribution_states)
+
+    def __repr__(self) -> str:
+        return f"ExactBackend(device={str(self.device)!r}, noise={self.noise}, sampler={self.sampler!r})"
+
+    # ----------------------------------------------------------------- distributions
+    def amplitudes(self, circuit: TBICircuit) -> tuple[Tensor, Tensor]:
+        """Ideal output amplitudes: ``patterns`` ``[S, M]`` and complex ``[*batch, S]``."""
+        check_size(circuit.n_modes, circuit.n_photons, self.max_states)
+        amps = fock_amplitudes(circuit.unitary(self.device), circuit.input_state)
+        return _basis_tensor(circuit.n_modes, circuit.n_photons, self.device), amps
+
+    def probabilities(self, circuit: TBICircuit, detection: str = "pnr") -> tuple[Tensor, Tensor]:
+        """Exact output distribution under the noise model.
+
+        Returns:
+            ``patterns``: int64 ``[S, M]`` occupations (or clicks for ``"threshold"``),
+            sorted lexicographically with mode 0 most significant; ``probs``:
+            float64 ``[*batch, S]`` summing to 1, differentiable in the circuit's angles.
+        """
+        return self._distribution(circuit, detection, dark_counts=True)
+
+    def _distribution(self, circuit: TBICircuit, detection: str, *,
+                      dark_counts: bool) -> tuple[Tensor, Tensor]:
+        _check_detection(detection)
+        m, n = circuit.n_modes, circuit.n_photons
+        check_size(m + self.noise.has_loss, n, self.max_states)
+        unitary = circuit.unitary(self.device)
+        probs = self._lossless_probabilities(unitary, circuit.input_state)
+        patterns = fock_basis(m, n)
+        if self.noise.has_loss:
+            patterns, probs = _thin(probs, m, n, self.noise.efficiencies(m))
+        if detection == "threshold":
+            patterns, probs = _merge(np.minimum(patterns, 1), probs)
+        if dark_counts and self.noise.dark_count_prob > 0:
+            patterns, probs = _dark_counts(patterns, probs, self.noise.dark_count_prob,
+                                           detection == "threshold", self.max_states)
+        return torch.as_tensor(np.array(patterns), dtype=torch.long, device=self.device), probs
+
+    def _lossless_probabilities(self, unitary: Tensor, input_state: tuple[int, ...]) -> Tensor:
+        modes = photon_modes(input_state)
+        weights = unitary.real ** 2 + unitary.imag ** 2
+        total = None
+        for group, weight in self.noise.indistinguishable_groups(len(modes)):
+            sub_state = tuple(np.bincount([modes[j] for j in group], minlength=len(input_state)))
+            amps = fock_amplitudes(unitary, sub_state)
+            probs = amps.real ** 2 + amps.imag ** 2
+            for k, j in enumerate(sorted(set(range(len(modes))) - set(group)), len(group) + 1):
+                probs = add_photon(probs, weights[..., :, modes[j]], k)
+            total = weight * probs if total is None else total + weight * probs
+        return total
+
+    # ----------------------------------------------------------------- sampling
+    def sample(self, circuit: TBICircuit, shots: int, *, seed: SeedLike = None,
+               detection: str = "pnr") -> Histogram:
+        """``shots`` detections of an unbatched circuit as a :class:`Histogram`."""
+        if circuit.batch_shape:
+            raise ValueError(f"sample takes one parameter set, got batch {circuit.batch_shape};"
+                             " use sample_batch")
+        return self.sample_batch(circuit, shots, seed=seed, detection=detection)[0]
+
+    def sample_batch(self, circuit: TBICircuit, shots: int, *, seed: SeedLike = None,
+                     detection: str = "pnr") -> list[Histogram]:
+        """One histogram per parameter set, in row-major batch order."""
+        _check_detection(detection)
+        shots, rng = check_shots(shots), as_generator(seed)
+        if self._samples_from_distribution(circuit):
+            return self._sample_distribution(circuit, shots, rng, detection)
+        return [self._sample_clifford(c, shots, rng, detection) for c in circuit.unbatched()]
+
+    def _samples_from_distribution(self, circuit: TBICircuit) -> bool:
+        if self.sampler != "auto":
+            return self.sampler == "distribution"
+        size = n_fock_states(circuit.n_modes + self.noise.has_loss, circuit.n_photons)
+        return size <= self.max_distribution_states
+
+    def _sample_distribution(self, circuit: TBICircuit, shots: int, rng: np.random.Generator,
+                             detection: str) -> list[Histogram]:
+        # Dark counts are added per shot: their exact distribution can be far larger.
+        with torch.no_grad():
+            patterns, probs = self._distribution(circuit, detection, dark_counts=False)
+        patterns = patterns.cpu().numpy().astype(np.uint8)
+        table = probs.reshape(-1, probs.shape[-1]).cpu().numpy()
+        out = []
+        for row in table:
+            counts = rng.multinomial(shots, row / row.sum())
+            hit = counts > 0
+            if self.noise.dark_count_prob > 0:
+                samples = np.repeat(patterns[hit], counts[hit], axis=0)
+                out.append(self._finish(samples, rng, detection, loss=False))
+            else:
+                out.append(Histogram(patterns[hit], counts[hit], detection))
+        return out
+
+    def _sample_clifford(self, circuit: TBICircuit, shots: int, rng: np.random.Generator,
+                         detection: str) -> Histogram:
+        from ..clifford import clifford_sample
+
+        with torch.no_grad():
+            unitary = circuit.unitary().cpu().numpy()
+        modes = photon_modes(circuit.input_state)
+        x = self.noise.overlap
+        if x == 1.0:
+            samples = clifford_sample(unitary, circuit.input_state, shots, rng=rng)
+            return self._finish(samples, rng, detection, loss=True)
+        # Partial distinguishability: per shot, each photon is in the common internal mode
+        # with probability x; the others each leave independently by |U[:, s]|².
+        common = rng.random((shots, len(modes))) < x
+        samples = np.zeros((shots, circuit.n_modes), dtype=np.int64)
+        groups, inverse = np.unique(common, axis=0, return_inverse=True)
+        for g, mask in enumerate(groups):
+            rows = np.flatnonzero(inverse.ravel() == g)
+            sub_state = np.bincount(np.asarray(modes)[mask], minlength=circuit.n_modes)
+            if mask.sum() > 0:
+                samples[rows] += clifford_sample(unitary, sub_state, len(rows), rng=rng)
+        weights = np.abs(unitary) ** 2
+        for j, mode in enumerate(modes):
+            lone = np.flatnonzero(~common[:, j])
+            outs = rng.choice(circuit.n_modes, size=len(lone), p=weights[:, mode] / weights[:, mode].sum())
+            np.add.at(samples, (lone, outs), 1)
+        return self._finish(samples, rng, detection, loss=True)
+
+    def _finish(self, samples: np.ndarray, rng: np.random.Generator, detection: str, *,
+                loss: bool) -> Histogram:
+        """Apply loss (if not yet applied), dark counts and detection to ideal samples."""
+        if loss and self.noise.has_loss:
+            samples = thin_samples(samples, self.noise.efficiencies(samples.shape[1]), rng)
+        if self.noise.dark_count_prob > 0:
+            samples = add_dark_counts(samples, self.noise.dark_count_prob, rng)
+        if detection == "threshold":
+            samples = np.minimum(samples, 1)
+        return Histogram.from_samples(samples, detection)
+
+
+@lru_cache(maxsize=32)
+def _basis_tensor_cached(n_modes: int, n_photons: int, device: torch.device) -> Tensor:
+    return torch.as_tensor(np.array(fock_basis(n_modes, n_photons)), dtype=torch.long, device=device)
+
+
+def _basis_tensor(n_modes: int, n_photons: int, device: torch.device) -> Tensor:
+    return _basis_tensor_cached(n_modes, n_photons, device)
+
+
+@lru_cache(maxsize=16)
+def _thinning_tables(n_modes: int, n_photons: int) -> tuple:
+    """Index tables for losing photons: the space is ``fock_basis(M + 1, N)``, last mode lost.
+
+    Returns ``embed`` (lossless pattern -> index) and per mode ``(src, tgt, n, d)``: pattern
+    ``src`` loses ``d`` of its ``n`` photons in that mode and becomes ``tgt``.
+    """
+    space = fock_basis(n_modes + 1, n_photons).astype(np.int64)
+    lossless = np.hstack([fock_basis(n_modes, n_photons), np.zeros((n_fock_states(n_modes, n_photons), 1), np.uint8)])
+    embed = fock_rank(lossless)
+    per_mode = []
+    for mode in range(n_modes):
+        counts = space[:, mode]
+        src = np.repeat(np.arange(len(space)), counts + 1)
+        d = _drops(counts)
+        moved = space[src].copy()
+        moved[:, mode] -= d
+        moved[:, -1] += d
+        per_mode.append((src, fock_rank(moved), counts[src], d))
+    return embed, per_mode
+
+
+def _drops(counts: np.ndarray) -> np.ndarray:
+    """``[0..c_0, 0..c_1, ...]``: every number of lost photons for each pattern."""
+    starts = np.repeat(np.cumsum(counts + 1) - (counts + 1), counts + 1)
+    return np.arange(int((counts + 1).sum())) - starts
+
+
+def _thin(probs: Tensor, n_modes: int, n_photons: int,
+          efficiencies: np.ndarray) -> tuple[np.ndarray, Tensor]:
+    """Binomial photon loss per mode: ``[*batch, S_N]`` -> patterns with at most N photons."""
+    embed, per_mode = _thinning_tables(n_modes, n_photons)
+    device = probs.device
+    size = n_fock_states(n_modes + 1, n_photons)
+    full = probs.new_zeros(*probs.shape[:-1], size).index_add(
+        -1, torch.as_tensor(embed, device=device), probs)
+    binom = np.array([[math.comb(n, d) for d in range(n_photons + 1)]
+                      for n in range(n_photons + 1)], dtype=np.float64)
+    for mode, (src, tgt, n, d) in enumerate(per_mode):
+        eta = efficiencies[mode]
+        if eta == 1.0:
+            continue
+        weight = binom[n, d] * eta ** (n - d) * (1 - eta) ** d
+        weight = torch.as_tensor(weight, dtype=full.dtype, device=device)
+        full = full.new_zeros(full.shape).index_add(
+            -1, torch.as_tensor(tgt, device=device),
+            full[..., torch.as_tensor(src, device=device)] * weight)
+    return fock_basis(n_modes + 1, n_photons)[:, :n_modes], full
+
+
+def _merge(patterns: np.ndarray, probs: Tensor) -> tuple[np.ndarray, Tensor]:
+    """Sum the probabilities of equal patterns; the result is sorted lexicographically."""
+    bits = bits_per_mode(int(patterns.max(initial=0)))
+    if patterns.shape[1] * bits <= 64:
+        keys, first, inverse = np.unique(pack_patterns(patterns, bits), return_index=True,
+                                         return_inverse=True)
+        unique = patterns[first]
+    else:
+        unique, inverse = np.unique(patterns, axis=0, return_inverse=True)
+    index = torch.as_tensor(inverse.ravel(), device=probs.device)
+    merged = probs.new_zeros(*probs.shape[:-1], len(unique)).index_add(-1, index, probs)
+    return unique, merged
+
+
+def _dark_counts(patterns: np.ndarray, probs: Tensor, p: float, threshold: bool,
+                 max_states: int) -> tuple[np.ndarray, Tensor]:
+    """Each detector adds one count (or a click) with probability ``p``, independently."""
+    for mode in range(patterns.shape[1]):
+        bumped = patterns.copy()
+        bumped[:, mode] = 1 if threshold else bumped[:, mode] + 1
+        patterns, probs = _merge(np.vstack([patterns, bumped]),
+                                 torch.cat([probs * (1 - p), probs * p], dim=-1))
+        if len(patterns) > max_states:
+            raise ValueError(f"dark counts grow the output space beyond max_states={max_states:,};"
+                             " sample instead")
+    return patterns, probs

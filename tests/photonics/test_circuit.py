@@ -1,0 +1,88 @@
+"""TBICircuit validation and its unitary: shapes, unitarity, closed forms, batching, gradients."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from qnn.photonics import TBICircuit, beam_splitter_pairs, n_beam_splitters, tbi_unitary
+from qnn.photonics import random_tbi as random_circuit
+
+
+def test_beam_splitter_count_and_order_follow_cudaq():
+    assert n_beam_splitters(30, (1, 3, 9)) == 77  # the BBS circuit of arXiv 2510.08274
+    assert beam_splitter_pairs(4, (1, 2)) == [(0, 1), (1, 2), (2, 3), (0, 2), (1, 3)]
+
+
+def test_single_beam_splitter_matrix_matches_cudaq_convention():
+    theta, phi = 0.3, 0.7
+    u = TBICircuit((1, 0), (1,), [theta], [phi]).unitary()
+    expected = torch.tensor([[math.cos(theta) * np.exp(1j * phi), math.sin(theta) * np.exp(1j * phi)],
+                             [-math.sin(theta), math.cos(theta)]], dtype=torch.complex128)
+    torch.testing.assert_close(u, expected)
+
+
+@pytest.mark.parametrize("loops", [(1,), (1, 2), (1, 3), (1, 3, 9)])
+def test_unitary_is_unitary(loops):
+    circuit = random_circuit(12, loops, rng=3)
+    u = circuit.unitary()
+    torch.testing.assert_close(u @ u.conj().T, torch.eye(12, dtype=u.dtype), atol=1e-12, rtol=0)
+
+
+def test_single_photon_through_a_chain_of_splitters():
+    """Loop 1: at splitter k the photon stays (cos θ_k) or moves one bin on (-sin θ_k)."""
+    thetas = np.array([0.4, 0.9, 1.3])
+    u = TBICircuit((1, 0, 0, 0), (1,), thetas).unitary()[:, 0]
+    expected = [math.cos(thetas[0]),
+                -math.sin(thetas[0]) * math.cos(thetas[1]),
+                math.sin(thetas[0]) * math.sin(thetas[1]) * math.cos(thetas[2]),
+                -math.sin(thetas[0]) * math.sin(thetas[1]) * math.sin(thetas[2])]
+    np.testing.assert_allclose(u.numpy(), expected, atol=1e-14)
+
+
+def test_batched_unitary_equals_stacked_singles():
+    batched = random_circuit(6, (1, 2), rng=5, batch=(3, 2))
+    u = batched.unitary()
+    assert u.shape == (3, 2, 6, 6)
+    singles = torch.stack([c.unitary() for c in batched.unbatched()]).reshape(3, 2, 6, 6)
+    torch.testing.assert_close(u, singles)
+
+
+def test_unitary_gradcheck():
+    bs = torch.rand(2, 5, dtype=torch.float64, requires_grad=True)
+    ps = torch.rand(2, 5, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda b, p: tbi_unitary(4, (1, 2), b, p), (bs, ps))
+
+
+def test_dict_round_trip():
+    circuit = random_circuit(5, (1, 2), rng=1)
+    again = TBICircuit.from_dict(circuit.to_dict())
+    assert again.input_state == circuit.input_state and again.loop_lengths == circuit.loop_lengths
+    torch.testing.assert_close(again.unitary(), circuit.unitary())
+    no_ps = TBICircuit.from_dict(random_circuit(5, (1,), rng=1, phases=False).to_dict())
+    assert no_ps.ps_angles is None
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    (dict(input_state=(), loop_lengths=(1,), bs_angles=[]), "input_state is empty"),
+    (dict(input_state=(1, -1), loop_lengths=(1,), bs_angles=[0.1]), r"input_state\[1\]=-1"),
+    (dict(input_state=(1, 0.5), loop_lengths=(1,), bs_angles=[0.1]), r"input_state\[1\]=0.5 is not"),
+    (dict(input_state=(0, 0), loop_lengths=(1,), bs_angles=[0.1]), "holds no photons"),
+    (dict(input_state=(1, 0), loop_lengths=(2,), bs_angles=[]), r"loop_lengths\[0\]=2 is outside"),
+    (dict(input_state=(1, 0), loop_lengths=(0,), bs_angles=[]), r"loop_lengths\[0\]=0 is below 1"),
+    (dict(input_state=(1, 0), loop_lengths=(), bs_angles=[]), "loop_lengths is empty"),
+    (dict(input_state=(1, 0, 1), loop_lengths=(1,), bs_angles=[0.1]), "bs_angles has 1 entries, expected 2"),
+    (dict(input_state=(1, 0), loop_lengths=(1,), bs_angles=[float("nan")]), "non-finite"),
+    (dict(input_state=(1, 0), loop_lengths=(1,), bs_angles=[0.1], ps_angles=[np.inf]), "ps_angles holds a non-finite"),
+    (dict(input_state=(1, 0), loop_lengths=(1,), bs_angles=[0.1], ps_angles=[0.1, 0.2]), "ps_angles has 2"),
+])
+def test_malformed_circuits_name_the_field(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        TBICircuit(**kwargs)
+
+
+def test_from_dict_rejects_unknown_keys():
+    with pytest.raises(ValueError, match="unknown circuit field"):
+        TBICircuit.from_dict({"input_state": [1, 0], "loop_lengths": [1], "bs_angles": [0.1],
+                              "bs_angle": [0.2]})

@@ -1,0 +1,39 @@
+"""Histogram: canonical form, dict round trip, marginals."""
+
+import numpy as np
+import pytest
+
+from qnn.photonics import Histogram
+
+
+def test_samples_tally_into_sorted_unique_patterns():
+    samples = np.array([[1, 0, 1], [0, 2, 0], [1, 0, 1], [0, 0, 2]])
+    hist = Histogram.from_samples(samples)
+    assert hist.to_dict() == {(0, 0, 2): 1, (0, 2, 0): 1, (1, 0, 1): 2}
+    assert hist.shots == 4 and hist.count((1, 0, 1)) == 2 and hist.count((2, 0, 0)) == 0
+    assert hist == Histogram.from_samples(samples[::-1])
+
+
+def test_dict_round_trip_and_empty():
+    hist = Histogram.from_dict({(0, 1): 3, (1, 0): 5})
+    assert Histogram.from_dict(hist.to_dict()) == hist
+    empty = Histogram.from_dict({}, n_modes=4)
+    assert empty.shots == 0 and empty.n_modes == 4
+
+
+def test_marginals():
+    hist = Histogram.from_dict({(2, 0, 0): 1, (1, 1, 0): 3})
+    np.testing.assert_allclose(hist.mean_photon_number(), [1.25, 0.75, 0.0])
+    np.testing.assert_allclose(hist.click_probabilities(), [1.0, 0.75, 0.0])
+    assert hist.to_threshold().to_dict() == {(1, 0, 0): 1, (1, 1, 0): 3}
+
+
+@pytest.mark.parametrize(("args", "match"), [
+    ((np.zeros((2, 2)), np.ones(3)), "counts has shape"),
+    ((np.zeros((2, 2)), -np.ones(2)), "non-negative"),
+    ((np.full((1, 2), 2), np.ones(1), "threshold"), "0/1 clicks"),
+    ((np.zeros((1, 2)), np.ones(1), "photon"), "detection='photon'"),
+])
+def test_bad_histograms_are_refused(args, match):
+    with pytest.raises(ValueError, match=match):
+        Histogram(*args)
