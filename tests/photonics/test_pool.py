@@ -1,0 +1,104 @@
+"""QPU pool: ordering, concurrency, retries, time-outs, failures that keep finished work."""
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from qnn.errors import QPUError, QPUTimeoutError
+from qnn.photonics import get_backend, random_tbi
+from qnn.photonics.pool import Job, PoolError, QPUPool
+
+
+class Flaky:
+    """An exact backend that fails its first ``failures`` calls, or hangs, and logs calls."""
+
+    name = "flaky"
+
+    def __init__(self, failures=0, hang=False, error=RuntimeError("HTTP 503")):
+        self.inner, self.failures, self.hang, self.error = get_backend("exact"), failures, hang, error
+        self.calls, self.active, self.max_active = 0, 0, 0
+        self.lock = threading.Lock()
+
+    def sample(self, circuit, shots, *, seed=None, detection="pnr"):
+        with self.lock:
+            self.calls += 1
+            self.active += 1
+            self.max_active = max(self.max_active, self.active)
+            fail = self.calls <= self.failures
+        try:
+            if self.hang:
+                time.sleep(30)
+            time.sleep(0.02)
+            if fail:
+                raise self.error
+            return self.inner.sample(circuit, shots, seed=seed, detection=detection)
+        finally:
+            with self.lock:
+                self.active -= 1
+
+
+def circuits(n):
+    return [random_tbi(4, (1,), rng=i) for i in range(n)]
+
+
+def test_results_come_back_in_job_order_and_match_direct_sampling():
+    pool = QPUPool([get_backend("exact"), get_backend("exact")])
+    jobs = [Job(c, 200, qpu_id=i % 2) for i, c in enumerate(circuits(6))]
+    hists = pool.run(jobs, seed=5)
+    seeds = np.random.SeedSequence(5).spawn(6)
+    for job, hist, seed in zip(jobs, hists, seeds, strict=True):
+        assert hist == get_backend("exact").sample(job.circuit, 200, seed=np.random.default_rng(seed))
+    assert pool.run(jobs, seed=5) == hists  # deterministic whatever the timing
+
+
+def test_qpus_run_in_parallel_but_one_job_at_a_time_each():
+    qpus = [Flaky(), Flaky()]
+    pool = QPUPool(qpus)
+    pool.run([Job(c, 10) for c in circuits(8)], seed=0)
+    assert [q.calls for q in qpus] == [4, 4]  # round robin
+    assert [q.max_active for q in qpus] == [1, 1]
+
+
+def test_transient_errors_are_retried():
+    qpu = Flaky(failures=2)
+    hist = QPUPool([qpu], retries=2, backoff=0.01).sample(circuits(1)[0], 50, seed=1)
+    assert hist.shots == 50 and qpu.calls == 3
+
+
+def test_a_down_qpu_names_itself_and_keeps_the_other_results():
+    pool = QPUPool([get_backend("exact"), Flaky(failures=99)], retries=1, backoff=0.01)
+    jobs = [Job(c, 20, qpu_id=i % 2) for i, c in enumerate(circuits(4))]
+    with pytest.raises(PoolError, match="QPU 1 failed job 1 after 2 attempts: RuntimeError: HTTP 503") as info:
+        pool.run(jobs, seed=0)
+    assert sorted(info.value.results) == [0, 2] and sorted(info.value.failures) == [1, 3]
+    assert info.value.qpu_id == 1 and info.value.job == 1
+    assert "skipped job 3" in str(info.value.failures[3])
+
+
+def test_a_hung_qpu_times_out():
+    pool = QPUPool([Flaky(hang=True)], retries=0, timeout=0.2)
+    start = time.perf_counter()
+    with pytest.raises(PoolError) as info:
+        pool.sample(circuits(1)[0], 10)
+    assert time.perf_counter() - start < 5
+    assert isinstance(info.value.__cause__, QPUTimeoutError)
+    assert "QPU 0 did not finish job 0 within 0.2 s" in str(info.value)
+
+
+def test_input_errors_are_not_retried():
+    qpu = Flaky(failures=1, error=ValueError("bs_angles has 2 entries, expected 3"))
+    with pytest.raises(PoolError, match="bs_angles has 2 entries") as info:
+        QPUPool([qpu], retries=3, backoff=0.01).sample(circuits(1)[0], 5)
+    assert qpu.calls == 1 and isinstance(info.value.__cause__, ValueError)
+
+
+def test_bad_jobs_and_pools():
+    with pytest.raises(ValueError, match=r"jobs\[0\].qpu_id=2 is outside \[0, 1\]"):
+        QPUPool([get_backend("exact")] * 2).run([Job(circuits(1)[0], 5, qpu_id=2)])
+    with pytest.raises(ValueError, match="at least one backend"):
+        QPUPool([])
+    with pytest.raises(ValueError, match="one parameter set"):
+        Job(random_tbi(4, (1,), rng=0, batch=(2,)), 5)
+    assert issubclass(PoolError, QPUError)
