@@ -35,12 +35,62 @@ def _sqrt_factorials(n_modes: int, n_photons: int, device: torch.device) -> Tens
     return torch.as_tensor(np.exp(0.5 * logs), device=device)
 
 
+@lru_cache(maxsize=128)
+def step_tables(n_modes: int, n_photons: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Index tables of the step to ``n_photons`` photons.
+
+    Returns:
+        ``modes`` ``(S_N, r)``: the occupied modes of each pattern, ``-1`` padded, with
+        ``r = min(N, M)``; ``parents`` ``(S_N, r)``: index of ``n - e_mode`` in the basis of
+        ``N - 1`` photons; ``children`` ``(S_{N-1}, M)``: index of ``p + e_i``.
+    """
+    occupied = fock_basis(n_modes, n_photons) > 0
+    parents_all = parent_table(n_modes, n_photons)
+    order = np.argsort(~occupied, axis=1, kind="stable")[:, :min(n_photons, n_modes)]
+    valid = np.take_along_axis(occupied, order, axis=1)
+    modes = np.where(valid, order, -1)
+    parents = np.where(valid, np.take_along_axis(parents_all, order, axis=1), 0)
+    children = np.empty((n_fock_states(n_modes, n_photons - 1), n_modes), dtype=np.int64)
+    rows, cols = np.nonzero(occupied)
+    children[parents_all[rows, cols], cols] = rows
+    return modes, parents, children
+
+
+class _FusedStep(torch.autograd.Function):
+    """The SLOS step on CPU by numba kernels, batch-last ``(S, B)``, with its adjoint."""
+
+    @staticmethod
+    def forward(ctx, prev: Tensor, weights: Tensor, n_modes: int, n_photons: int) -> Tensor:
+        from .slos_kernels import step_forward
+
+        modes, parents, children = step_tables(n_modes, n_photons)
+        ctx.save_for_backward(prev, weights)
+        ctx.children = children
+        return torch.from_numpy(step_forward(prev.detach().numpy(), weights.detach().numpy(),
+                                             modes, parents))
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_out: Tensor) -> tuple[Tensor | None, Tensor | None, None, None]:
+        from .slos_kernels import step_grad_prev, step_grad_weights
+
+        prev, weights = ctx.saved_tensors
+        grad = grad_out.contiguous().numpy()
+        grad_prev = grad_weights = None
+        if ctx.needs_input_grad[0]:
+            grad_prev = torch.from_numpy(step_grad_prev(grad, weights.numpy(), ctx.children))
+        if ctx.needs_input_grad[1]:
+            grad_weights = torch.from_numpy(step_grad_weights(grad, prev.numpy(), ctx.children))
+        return grad_prev, grad_weights, None, None
+
+
 def add_photon(coeffs: Tensor, weights: Tensor, n_photons: int) -> Tensor:
     """One SLOS step: ``out[n] = sum_i weights[i] · coeffs[n - e_i]``.
 
     With complex ``weights = U[:, s]`` this creates a photon in input mode ``s``
     (monomial coefficients); with real ``weights = |U[:, s]|²`` it convolves a probability
-    vector with one distinguishable photon.
+    vector with one distinguishable photon. CPU tensors go through fused numba kernels,
+    other devices through torch gathers; both are differentiable.
 
     Args:
         coeffs: ``(*batch, C(M+N-2, N-1))`` over ``fock_basis(M, n_photons - 1)``.
@@ -50,6 +100,19 @@ def add_photon(coeffs: Tensor, weights: Tensor, n_photons: int) -> Tensor:
     Returns:
         ``(*batch, C(M+N-1, N))`` over ``fock_basis(M, n_photons)``.
     """
+    if coeffs.device.type != "cpu":
+        return add_photon_torch(coeffs, weights, n_photons)
+    n_modes = weights.shape[-1]
+    batch = torch.broadcast_shapes(coeffs.shape[:-1], weights.shape[:-1])
+    dtype = torch.promote_types(coeffs.dtype, weights.dtype)
+    prev = coeffs.to(dtype).expand(*batch, coeffs.shape[-1]).reshape(-1, coeffs.shape[-1])
+    cols = weights.to(dtype).expand(*batch, n_modes).reshape(-1, n_modes)
+    out = _FusedStep.apply(prev.T.contiguous(), cols.T.contiguous(), n_modes, n_photons)
+    return out.T.reshape(*batch, out.shape[0])
+
+
+def add_photon_torch(coeffs: Tensor, weights: Tensor, n_photons: int) -> Tensor:
+    """:func:`add_photon` by torch gathers (any device; the CPU reference for the kernels)."""
     n_modes = weights.shape[-1]
     parents = _parents(n_modes, n_photons, coeffs.device)
     padded = torch.cat([coeffs, coeffs.new_zeros(*coeffs.shape[:-1], 1)], dim=-1)

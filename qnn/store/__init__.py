@@ -1,0 +1,28 @@
+"""HDF5 storage of histograms, probability tables, circuits and run provenance."""
+
+from .attrs import circuit_attrs, read_attrs, read_circuit
+from .hdf5 import (
+    HISTOGRAM_SCHEMA,
+    PROBABILITIES_SCHEMA,
+    read_histogram,
+    read_probabilities,
+    write_histogram,
+    write_probabilities,
+)
+from .provenance import provenance
+from .run import RUN_SCHEMA, RunStore
+
+__all__ = [
+    "HISTOGRAM_SCHEMA",
+    "PROBABILITIES_SCHEMA",
+    "RUN_SCHEMA",
+    "RunStore",
+    "circuit_attrs",
+    "provenance",
+    "read_attrs",
+    "read_circuit",
+    "read_histogram",
+    "read_probabilities",
+    "write_histogram",
+    "write_probabilities",
+]
