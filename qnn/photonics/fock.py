@@ -114,6 +114,8 @@ def pack_patterns(patterns: np.ndarray, bits: int) -> np.ndarray:
         ValueError: if ``M * bits > 64`` or a count does not fit in ``bits``.
     """
     patterns = np.asarray(patterns)
+    if patterns.dtype.kind not in "biu":
+        raise ValueError(f"patterns must be integers, got dtype {patterns.dtype}")
     n_modes = patterns.shape[-1]
     if n_modes * bits > 64:
         raise ValueError(f"{n_modes} modes x {bits} bits do not fit in 64-bit keys")
@@ -125,6 +127,9 @@ def pack_patterns(patterns: np.ndarray, bits: int) -> np.ndarray:
 
 def unpack_patterns(keys: np.ndarray, n_modes: int, bits: int) -> np.ndarray:
     """Inverse of :func:`pack_patterns`: ``(K,)`` uint64 keys to ``(K, M)`` uint8 counts."""
+    if n_modes * bits > 64 or not 1 <= bits <= 8:
+        raise ValueError(f"cannot unpack {n_modes} modes x {bits} bits (need bits in [1, 8] and"
+                         " n_modes * bits <= 64)")
     keys = np.asarray(keys, dtype=np.uint64)
     shifts = (bits * np.arange(n_modes - 1, -1, -1)).astype(np.uint64)
     mask = np.uint64((1 << bits) - 1)

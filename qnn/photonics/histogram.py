@@ -10,6 +10,18 @@ import numpy as np
 DETECTIONS = ("pnr", "threshold")
 
 
+def _as_integers(name: str, values: np.ndarray) -> np.ndarray:
+    """Integer view of ``values``; non-integral, non-finite or out-of-int64 values are an error."""
+    values = np.asarray(values)
+    if values.dtype.kind in "biu":
+        if values.dtype.kind == "u" and values.size and values.max() > np.iinfo(np.int64).max:
+            raise ValueError(f"{name} holds {values.max()}, beyond the int64 range")
+        return values.astype(np.int64)
+    if values.dtype.kind != "f" or not np.isfinite(values).all() or (values != np.round(values)).any():
+        raise ValueError(f"{name} must hold integers, got dtype {values.dtype} with non-integral values")
+    return values.astype(np.int64)
+
+
 def _check_detection(detection: str) -> str:
     if detection not in DETECTIONS:
         raise ValueError(f"detection={detection!r}; choose from {list(DETECTIONS)}")
@@ -35,10 +47,10 @@ class Histogram:
 
     def __post_init__(self) -> None:
         _check_detection(self.detection)
-        patterns = np.asarray(self.patterns)
-        counts = np.asarray(self.counts)
-        if patterns.ndim != 2:
-            raise ValueError(f"patterns must be (K, M), got shape {patterns.shape}")
+        patterns = _as_integers("patterns", self.patterns)
+        counts = _as_integers("counts", self.counts)
+        if patterns.ndim != 2 or patterns.shape[1] == 0:
+            raise ValueError(f"patterns must be (K, M) with M >= 1, got shape {patterns.shape}")
         if counts.shape != (patterns.shape[0],):
             raise ValueError(f"counts has shape {counts.shape}, expected ({patterns.shape[0]},)")
         if patterns.size and (patterns.min() < 0 or patterns.max() > 255):
@@ -75,6 +87,8 @@ class Histogram:
         widths = {len(p) for p in counts}
         if len(widths) != 1:
             raise ValueError(f"patterns have different lengths {sorted(widths)}")
+        if n_modes is not None and widths != {n_modes}:
+            raise ValueError(f"patterns have {widths.pop()} modes, but n_modes={n_modes}")
         return cls(np.array(list(counts), dtype=np.int64),
                    np.array(list(counts.values()), dtype=np.int64), detection)
 
@@ -95,7 +109,7 @@ class Histogram:
         """Count of one pattern (0 if it never occurred)."""
         pattern = np.asarray(pattern)
         if pattern.shape != (self.n_modes,):
-            raise ValueError(f"pattern has {pattern.size} modes, expected {self.n_modes}")
+            raise ValueError(f"pattern has shape {pattern.shape}, expected ({self.n_modes},)")
         hit = (self.patterns == pattern).all(axis=1)
         return int(self.counts[hit].sum())
 

@@ -66,9 +66,13 @@ def test_pack_round_trip_and_order():
 
 def test_pack_refuses_what_does_not_fit():
     with pytest.raises(ValueError, match="do not fit in 64-bit"):
-        pack_patterns(np.zeros((1, 30)), 4)
+        pack_patterns(np.zeros((1, 30), dtype=int), 4)
     with pytest.raises(ValueError, match=r"counts must lie in \[0, 3\]"):
         pack_patterns(np.array([[4, 0]]), 2)
+    with pytest.raises(ValueError, match="must be integers"):
+        pack_patterns(np.array([[1.9, 0.0]]), 2)
+    with pytest.raises(ValueError, match="cannot unpack 20 modes x 4 bits"):
+        unpack_patterns(np.zeros(1, np.uint64), 20, 4)
 
 
 def test_click_patterns():

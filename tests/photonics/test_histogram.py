@@ -17,6 +17,8 @@ def test_samples_tally_into_sorted_unique_patterns():
 def test_dict_round_trip_and_empty():
     hist = Histogram.from_dict({(0, 1): 3, (1, 0): 5})
     assert Histogram.from_dict(hist.to_dict()) == hist
+    with pytest.raises(ValueError, match="n_modes=5"):
+        Histogram.from_dict({(0, 1): 3}, n_modes=5)
     empty = Histogram.from_dict({}, n_modes=4)
     assert empty.shots == 0 and empty.n_modes == 4
 
@@ -33,6 +35,10 @@ def test_marginals():
     ((np.zeros((2, 2)), -np.ones(2)), "non-negative"),
     ((np.full((1, 2), 2), np.ones(1), "threshold"), "0/1 clicks"),
     ((np.zeros((1, 2)), np.ones(1), "photon"), "detection='photon'"),
+    ((np.array([[0.5, 1.0]]), np.ones(1)), "patterns must hold integers"),
+    ((np.zeros((1, 2), int), np.array([2.9])), "counts must hold integers"),
+    ((np.zeros((1, 2), int), np.array([2**63 + 5], dtype=np.uint64)), "beyond the int64 range"),
+    ((np.zeros((3, 0), int), np.ones(3, int)), "M >= 1"),
 ])
 def test_bad_histograms_are_refused(args, match):
     with pytest.raises(ValueError, match=match):
