@@ -33,22 +33,22 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
 def _demo(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from .photonics import NoiseModel, get_backend, random_tbi
-    from .store import RunStore
+    from .photonics import NoiseModel, ProbabilityBackend, get_backend, random_tbi
+    from .store import RunStore, circuit_attrs
 
     rng = np.random.default_rng(args.seed)
     circuit = random_tbi(args.modes, args.loops, rng=rng)
     options = {"noise": NoiseModel(transmission=args.transmission)} if args.backend == "exact" else {}
     backend = get_backend(args.backend, **options)
     hist = backend.sample(circuit, args.shots, seed=rng, detection=args.detection)
-    attrs = {"backend": args.backend, "seed": args.seed, "shots": args.shots,
+    attrs = {"backend": args.backend, "seed": args.seed,
              "noise": options["noise"].to_dict() if options else {}}
+    attrs.update(circuit_attrs(circuit))
     with RunStore(args.out, mode="w") as store:
-        store.put_histogram("demo/histogram", hist, circuit=circuit.to_dict(), **attrs)
-        if hasattr(backend, "probabilities") and circuit.n_fock_states <= 1 << 20:
+        store.put_histogram("demo/histogram", hist, **attrs)
+        if isinstance(backend, ProbabilityBackend) and circuit.n_fock_states <= 1 << 20:
             patterns, probs = backend.probabilities(circuit, args.detection)
-            store.put_probabilities("demo/probabilities", patterns, probs.detach(),
-                                    circuit=circuit.to_dict(), **attrs)
+            store.put_probabilities("demo/probabilities", patterns, probs.detach(), **attrs)
     top = sorted(hist.to_dict().items(), key=lambda item: -item[1])[:5]
     print(f"{circuit}\n{hist}\nmost frequent patterns:")
     for pattern, count in top:

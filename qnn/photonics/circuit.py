@@ -210,8 +210,9 @@ def random_tbi(n_modes: int, loop_lengths: Sequence[int], *, rng: np.random.Gene
     The standard test and benchmark circuit: ``ceil(n_modes / 2)`` photons.
     """
     rng = np.random.default_rng(rng)
-    n_bs = n_beam_splitters(n_modes, loop_lengths)
     input_state = [(i + 1) % 2 for i in range(n_modes)]
+    n_bs = max(n_beam_splitters(n_modes, loop_lengths), 0)
+    TBICircuit(input_state, loop_lengths, np.zeros(n_bs))  # validates before drawing angles
     bs = rng.uniform(0, 2 * np.pi, (*batch, n_bs))
     ps = rng.uniform(-np.pi, np.pi, (*batch, n_bs)) if phases else None
     return TBICircuit(input_state, loop_lengths, bs, ps)
