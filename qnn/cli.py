@@ -11,14 +11,19 @@ def _int_list(text: str) -> tuple[int, ...]:
     try:
         return tuple(int(part) for part in text.split(",") if part.strip())
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated integers, got {text!r}"
+        ) from None
 
 
 def _add_demo(sub: argparse._SubParsersAction) -> None:
-    demo = sub.add_parser("demo", help="sample a random TBI and store its histogram in HDF5",
-                          description="Sample a TBI with random angles (input 1,0,1,0,...) on a "
-                                      "backend and write the histogram, with the exact "
-                                      "distribution where it fits, to an HDF5 file.")
+    demo = sub.add_parser(
+        "demo",
+        help="sample a random TBI and store its histogram in HDF5",
+        description="Sample a TBI with random angles (input 1,0,1,0,...) on a "
+        "backend and write the histogram, with the exact "
+        "distribution where it fits, to an HDF5 file.",
+    )
     demo.add_argument("--modes", type=int, default=8, help="time bins M (default 8)")
     demo.add_argument("--loops", type=_int_list, default=(1, 2), help="loop lengths (default 1,2)")
     demo.add_argument("--shots", type=int, default=10_000, help="samples (default 10000)")
@@ -38,11 +43,16 @@ def _demo(args: argparse.Namespace) -> int:
 
     rng = np.random.default_rng(args.seed)
     circuit = random_tbi(args.modes, args.loops, rng=rng)
-    options = {"noise": NoiseModel(transmission=args.transmission)} if args.backend == "exact" else {}
+    options = (
+        {"noise": NoiseModel(transmission=args.transmission)} if args.backend == "exact" else {}
+    )
     backend = get_backend(args.backend, **options)
     hist = backend.sample(circuit, args.shots, seed=rng, detection=args.detection)
-    attrs = {"backend": args.backend, "seed": args.seed,
-             "noise": options["noise"].to_dict() if options else {}}
+    attrs = {
+        "backend": args.backend,
+        "seed": args.seed,
+        "noise": options["noise"].to_dict() if options else {},
+    }
     attrs.update(circuit_attrs(circuit))
     with RunStore(args.out, mode="w") as store:
         store.put_histogram("demo/histogram", hist, **attrs)

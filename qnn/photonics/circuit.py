@@ -20,12 +20,13 @@ def n_beam_splitters(n_modes: int, loop_lengths: Sequence[int]) -> int:
 
 
 def beam_splitter_pairs(n_modes: int, loop_lengths: Sequence[int]) -> list[tuple[int, int]]:
-    """The ``(i, i + l)`` bin pairs in the order CUDA-Q applies them (loop by loop, ``i`` rising)."""
+    """The ``(i, i + l)`` bin pairs in CUDA-Q's order: loop by loop, ``i`` rising."""
     return [(i, i + length) for length in loop_lengths for i in range(n_modes - length)]
 
 
-def tbi_unitary(n_modes: int, loop_lengths: Sequence[int], bs_angles: Tensor,
-                ps_angles: Tensor | None = None) -> Tensor:
+def tbi_unitary(
+    n_modes: int, loop_lengths: Sequence[int], bs_angles: Tensor, ps_angles: Tensor | None = None
+) -> Tensor:
     """Return the ``(*batch, n_modes, n_modes)`` complex mode-transfer matrix ``U[out, in]``.
 
     Each beam splitter on bins ``(i, j)`` maps a single photon by
@@ -56,8 +57,11 @@ def tbi_unitary(n_modes: int, loop_lengths: Sequence[int], bs_angles: Tensor,
 
 
 def _as_angles(name: str, values: AngleLike, n_bs: int) -> Tensor:
-    angles = values if isinstance(values, Tensor) else torch.as_tensor(
-        np.asarray(values, dtype=np.float64))
+    angles = (
+        values
+        if isinstance(values, Tensor)
+        else torch.as_tensor(np.asarray(values, dtype=np.float64))
+    )
     if angles.is_complex() or not angles.is_floating_point():
         angles = angles.to(torch.float64)
     if angles.ndim == 0 or angles.shape[-1] != n_bs:
@@ -114,8 +118,10 @@ class TBICircuit:
         loops = _as_counts("loop_lengths", self.loop_lengths, low=1)
         for i, length in enumerate(loops):
             if length >= self.n_modes:
-                raise ValueError(f"loop_lengths[{i}]={length} is outside [1, {self.n_modes - 1}]"
-                                 f" for {self.n_modes} modes")
+                raise ValueError(
+                    f"loop_lengths[{i}]={length} is outside [1, {self.n_modes - 1}]"
+                    f" for {self.n_modes} modes"
+                )
         object.__setattr__(self, "loop_lengths", loops)
         n_bs = self.n_beam_splitters
         object.__setattr__(self, "bs_angles", _as_angles("bs_angles", self.bs_angles, n_bs))
@@ -124,8 +130,10 @@ class TBICircuit:
             try:
                 torch.broadcast_shapes(self.bs_angles.shape, ps.shape)
             except RuntimeError:
-                raise ValueError(f"ps_angles batch shape {tuple(ps.shape[:-1])} does not broadcast"
-                                 f" with bs_angles batch shape {self.batch_shape}") from None
+                raise ValueError(
+                    f"ps_angles batch shape {tuple(ps.shape[:-1])} does not broadcast"
+                    f" with bs_angles batch shape {self.batch_shape}"
+                ) from None
             object.__setattr__(self, "ps_angles", ps)
 
     @property
@@ -172,8 +180,10 @@ class TBICircuit:
         ps = None
         if self.ps_angles is not None:
             ps = self.ps_angles.expand(*self.batch_shape, n_bs).reshape(-1, n_bs)
-        return [replace(self, bs_angles=bs[b], ps_angles=None if ps is None else ps[b])
-                for b in range(bs.shape[0])]
+        return [
+            replace(self, bs_angles=bs[b], ps_angles=None if ps is None else ps[b])
+            for b in range(bs.shape[0])
+        ]
 
     def to_dict(self) -> dict[str, list]:
         """Plain lists for JSON, HDF5 attributes and ``cudaq.orca.sample`` (``ps_angles`` ``[]``
@@ -193,18 +203,30 @@ class TBICircuit:
         if unknown:
             raise ValueError(f"unknown circuit field(s) {unknown}; allowed: {sorted(allowed)}")
         ps = record.get("ps_angles")
-        return cls(record["input_state"], record["loop_lengths"], record["bs_angles"],
-                   ps if ps is not None and len(ps) > 0 else None)
+        return cls(
+            record["input_state"],
+            record["loop_lengths"],
+            record["bs_angles"],
+            ps if ps is not None and len(ps) > 0 else None,
+        )
 
     def __repr__(self) -> str:
         batch = f", batch={self.batch_shape}" if self.batch_shape else ""
         ps = "" if self.ps_angles is None else ", with ps_angles"
-        return (f"TBICircuit(input_state={self.input_state}, loop_lengths={self.loop_lengths}, "
-                f"n_bs={self.n_beam_splitters}{ps}{batch})")
+        return (
+            f"TBICircuit(input_state={self.input_state}, loop_lengths={self.loop_lengths}, "
+            f"n_bs={self.n_beam_splitters}{ps}{batch})"
+        )
 
 
-def random_tbi(n_modes: int, loop_lengths: Sequence[int], *, rng: np.random.Generator | int,
-               phases: bool = True, batch: tuple[int, ...] = ()) -> TBICircuit:
+def random_tbi(
+    n_modes: int,
+    loop_lengths: Sequence[int],
+    *,
+    rng: np.random.Generator | int,
+    phases: bool = True,
+    batch: tuple[int, ...] = (),
+) -> TBICircuit:
     """A TBI with input ``1, 0, 1, 0, …`` and uniform random angles (θ in [0, 2π), φ in [-π, π)).
 
     The standard test and benchmark circuit: ``ceil(n_modes / 2)`` photons.

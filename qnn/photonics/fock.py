@@ -70,7 +70,9 @@ def fock_rank(patterns: np.ndarray) -> np.ndarray:
     totals = patterns.sum(axis=-1)
     n_modes, n_photons = patterns.shape[-1], int(totals.max(initial=0))
     if (patterns < 0).any() or (totals != n_photons).any():
-        raise ValueError("fock_rank needs non-negative patterns that all hold the same photon count")
+        raise ValueError(
+            "fock_rank needs non-negative patterns that all hold the same photon count"
+        )
     table = _rank_table(n_modes, n_photons)
     remaining = n_photons - np.cumsum(patterns, axis=-1) + patterns  # photons in modes i..M-1
     modes_after = np.arange(n_modes - 1, -1, -1)
@@ -82,7 +84,9 @@ def fock_unrank(ranks: np.ndarray, n_modes: int, n_photons: int) -> np.ndarray:
     ranks = np.asarray(ranks, dtype=np.int64)
     size = n_fock_states(n_modes, n_photons)
     if ((ranks < 0) | (ranks >= size)).any():
-        raise ValueError(f"ranks must lie in [0, {size - 1}] for {n_modes} modes, {n_photons} photons")
+        raise ValueError(
+            f"ranks must lie in [0, {size - 1}] for {n_modes} modes, {n_photons} photons"
+        )
     return fock_basis(n_modes, n_photons)[ranks]
 
 
@@ -128,8 +132,10 @@ def pack_patterns(patterns: np.ndarray, bits: int) -> np.ndarray:
 def unpack_patterns(keys: np.ndarray, n_modes: int, bits: int) -> np.ndarray:
     """Inverse of :func:`pack_patterns`: ``(K,)`` uint64 keys to ``(K, M)`` uint8 counts."""
     if n_modes * bits > 64 or not 1 <= bits <= 8:
-        raise ValueError(f"cannot unpack {n_modes} modes x {bits} bits (need bits in [1, 8] and"
-                         " n_modes * bits <= 64)")
+        raise ValueError(
+            f"cannot unpack {n_modes} modes x {bits} bits (need bits in [1, 8] and"
+            " n_modes * bits <= 64)"
+        )
     keys = np.asarray(keys, dtype=np.uint64)
     shifts = (bits * np.arange(n_modes - 1, -1, -1)).astype(np.uint64)
     mask = np.uint64((1 << bits) - 1)

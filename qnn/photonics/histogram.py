@@ -17,8 +17,14 @@ def _as_integers(name: str, values: np.ndarray) -> np.ndarray:
         if values.dtype.kind == "u" and values.size and values.max() > np.iinfo(np.int64).max:
             raise ValueError(f"{name} holds {values.max()}, beyond the int64 range")
         return values.astype(np.int64)
-    if values.dtype.kind != "f" or not np.isfinite(values).all() or (values != np.round(values)).any():
-        raise ValueError(f"{name} must hold integers, got dtype {values.dtype} with non-integral values")
+    if (
+        values.dtype.kind != "f"
+        or not np.isfinite(values).all()
+        or (values != np.round(values)).any()
+    ):
+        raise ValueError(
+            f"{name} must hold integers, got dtype {values.dtype} with non-integral values"
+        )
     return values.astype(np.int64)
 
 
@@ -65,8 +71,9 @@ class Histogram:
             object.__setattr__(self, name, value)
 
     @classmethod
-    def from_samples(cls, samples: np.ndarray, detection: str = "pnr",
-                     n_modes: int | None = None) -> Histogram:
+    def from_samples(
+        cls, samples: np.ndarray, detection: str = "pnr", n_modes: int | None = None
+    ) -> Histogram:
         """Tally ``(shots, M)`` samples; ``n_modes`` is needed only when there are no samples."""
         samples = np.asarray(samples)
         if samples.ndim != 2:
@@ -77,8 +84,9 @@ class Histogram:
         return cls(samples, np.ones(samples.shape[0], np.int64), detection)
 
     @classmethod
-    def from_dict(cls, counts: Mapping[Sequence[int], int], detection: str = "pnr",
-                  n_modes: int | None = None) -> Histogram:
+    def from_dict(
+        cls, counts: Mapping[Sequence[int], int], detection: str = "pnr", n_modes: int | None = None
+    ) -> Histogram:
         """Inverse of :meth:`to_dict`."""
         if not counts:
             if n_modes is None:
@@ -89,13 +97,18 @@ class Histogram:
             raise ValueError(f"patterns have different lengths {sorted(widths)}")
         if n_modes is not None and widths != {n_modes}:
             raise ValueError(f"patterns have {widths.pop()} modes, but n_modes={n_modes}")
-        return cls(np.array(list(counts), dtype=np.int64),
-                   np.array(list(counts.values()), dtype=np.int64), detection)
+        return cls(
+            np.array(list(counts), dtype=np.int64),
+            np.array(list(counts.values()), dtype=np.int64),
+            detection,
+        )
 
     def to_dict(self) -> dict[tuple[int, ...], int]:
         """``{(n_0, …, n_{M-1}): count}`` in sorted pattern order."""
-        return {tuple(int(x) for x in row): int(c)
-                for row, c in zip(self.patterns, self.counts, strict=True)}
+        return {
+            tuple(int(x) for x in row): int(c)
+            for row, c in zip(self.patterns, self.counts, strict=True)
+        }
 
     @property
     def n_modes(self) -> int:
@@ -132,15 +145,20 @@ class Histogram:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Histogram):
             return NotImplemented
-        return (self.detection == other.detection and self.patterns.shape == other.patterns.shape
-                and np.array_equal(self.patterns, other.patterns)
-                and np.array_equal(self.counts, other.counts))
+        return (
+            self.detection == other.detection
+            and self.patterns.shape == other.patterns.shape
+            and np.array_equal(self.patterns, other.patterns)
+            and np.array_equal(self.counts, other.counts)
+        )
 
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
-        return (f"Histogram({len(self.counts)} patterns, {self.shots} shots, "
-                f"{self.n_modes} modes, detection={self.detection!r})")
+        return (
+            f"Histogram({len(self.counts)} patterns, {self.shots} shots, "
+            f"{self.n_modes} modes, detection={self.detection!r})"
+        )
 
 
 def _canonical(patterns: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

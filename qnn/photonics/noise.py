@@ -58,16 +58,20 @@ class NoiseModel:
         _check_probability("indistinguishability", self.indistinguishability)
         eff = self.detector_efficiency
         if isinstance(eff, Sequence | np.ndarray):
-            eff = tuple(_check_probability(f"detector_efficiency[{i}]", e)
-                        for i, e in enumerate(eff))
+            eff = tuple(
+                _check_probability(f"detector_efficiency[{i}]", e) for i, e in enumerate(eff)
+            )
             object.__setattr__(self, "detector_efficiency", eff)
         else:
             _check_probability("detector_efficiency", eff)
 
     @property
     def is_ideal(self) -> bool:
-        return (self.has_loss is False and self.dark_count_prob == 0.0
-                and self.indistinguishability == 1.0)
+        return (
+            self.has_loss is False
+            and self.dark_count_prob == 0.0
+            and self.indistinguishability == 1.0
+        )
 
     @property
     def has_loss(self) -> bool:
@@ -101,7 +105,7 @@ class NoiseModel:
         singles = (1 - x) ** n_photons + n_photons * x * (1 - x) ** (n_photons - 1)
         groups = [((), singles)]
         for size in range(2, n_photons + 1):
-            weight = x ** size * (1 - x) ** (n_photons - size)
+            weight = x**size * (1 - x) ** (n_photons - size)
             if weight > 0.0:
                 groups += [(subset, weight) for subset in combinations(range(n_photons), size)]
         return groups
@@ -109,19 +113,23 @@ class NoiseModel:
     def to_dict(self) -> dict[str, float | list[float]]:
         """Plain values for records (HDF5 attributes, Sacred configs)."""
         eff = self.detector_efficiency
-        return {"transmission": self.transmission,
-                "detector_efficiency": list(eff) if isinstance(eff, tuple) else eff,
-                "dark_count_prob": self.dark_count_prob,
-                "indistinguishability": self.indistinguishability}
+        return {
+            "transmission": self.transmission,
+            "detector_efficiency": list(eff) if isinstance(eff, tuple) else eff,
+            "dark_count_prob": self.dark_count_prob,
+            "indistinguishability": self.indistinguishability,
+        }
 
 
-def thin_samples(samples: np.ndarray, efficiencies: np.ndarray,
-                 rng: np.random.Generator) -> np.ndarray:
+def thin_samples(
+    samples: np.ndarray, efficiencies: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     """Keep each photon of ``(shots, M)`` samples with probability ``efficiencies[mode]``."""
     return rng.binomial(samples.astype(np.int64), efficiencies[None, :])
 
 
-def add_dark_counts(samples: np.ndarray, dark_count_prob: float,
-                    rng: np.random.Generator) -> np.ndarray:
+def add_dark_counts(
+    samples: np.ndarray, dark_count_prob: float, rng: np.random.Generator
+) -> np.ndarray:
     """Add one spurious count per detector and shot with probability ``dark_count_prob``."""
     return samples + (rng.random(samples.shape) < dark_count_prob)

@@ -1,4 +1,4 @@
-"""A pool of QPUs: jobs dispatched concurrently, one at a time per QPU, with retries and time-outs."""
+"""A pool of QPUs: concurrent jobs, one at a time per QPU, with retries and time-outs."""
 
 from __future__ import annotations
 
@@ -36,8 +36,9 @@ class Job:
 class PoolError(QPUError):
     """Some jobs failed; ``results`` keeps every finished histogram by job index."""
 
-    def __init__(self, message: str, results: dict[int, Histogram],
-                 failures: dict[int, BaseException]) -> None:
+    def __init__(
+        self, message: str, results: dict[int, Histogram], failures: dict[int, BaseException]
+    ) -> None:
         first = min(failures)
         super().__init__(message, qpu_id=getattr(failures[first], "qpu_id", None), job=first)
         self.results, self.failures = results, failures
@@ -60,9 +61,15 @@ class QPUPool:
         backoff: seconds before the first retry; doubled each time, at most ``max_backoff``.
     """
 
-    def __init__(self, backends: Sequence[Backend], *, retries: int = 2,
-                 timeout: float | None = None, backoff: float = 0.5,
-                 max_backoff: float = 8.0) -> None:
+    def __init__(
+        self,
+        backends: Sequence[Backend],
+        *,
+        retries: int = 2,
+        timeout: float | None = None,
+        backoff: float = 0.5,
+        max_backoff: float = 8.0,
+    ) -> None:
         if len(backends) == 0:
             raise ValueError("a QPUPool needs at least one backend")
         if retries < 0:
@@ -81,8 +88,15 @@ class QPUPool:
         names = ", ".join(type(b).__name__ for b in self.backends)
         return f"QPUPool([{names}], retries={self.retries}, timeout={self.timeout})"
 
-    def sample(self, circuit: TBICircuit, shots: int, *, qpu_id: int = 0,
-               seed: int | None = None, detection: str = "pnr") -> Histogram:
+    def sample(
+        self,
+        circuit: TBICircuit,
+        shots: int,
+        *,
+        qpu_id: int = 0,
+        seed: int | None = None,
+        detection: str = "pnr",
+    ) -> Histogram:
         """Run one job on one QPU."""
         return self.run([Job(circuit, shots, qpu_id, detection)], seed=seed)[0]
 
@@ -99,17 +113,24 @@ class QPUPool:
         seeds = np.random.SeedSequence(seed).spawn(len(jobs))
         results: dict[int, Histogram] = {}
         failures: dict[int, BaseException] = {}
-        workers = [threading.Thread(target=self._drain, args=(qpu, queue, jobs, seeds, results,
-                                                               failures), daemon=True)
-                   for qpu, queue in queues.items()]
+        workers = [
+            threading.Thread(
+                target=self._drain, args=(qpu, queue, jobs, seeds, results, failures), daemon=True
+            )
+            for qpu, queue in queues.items()
+        ]
         for worker in workers:
             worker.start()
         for worker in workers:
             worker.join()
         if failures:
             first = min(failures)
-            raise PoolError(f"{len(failures)} of {len(jobs)} jobs failed; first: job {first}: "
-                            f"{failures[first]}", results, failures) from failures[first]
+            raise PoolError(
+                f"{len(failures)} of {len(jobs)} jobs failed; first: job {first}: "
+                f"{failures[first]}",
+                results,
+                failures,
+            ) from failures[first]
         return [results[i] for i in range(len(jobs))]
 
     def _assign(self, jobs: Sequence[Job]) -> dict[int, list[int]]:
@@ -121,20 +142,31 @@ class QPUPool:
             queues.setdefault(qpu, []).append(index)
         return queues
 
-    def _drain(self, qpu: int, queue: list[int], jobs: Sequence[Job],
-               seeds: list[np.random.SeedSequence], results: dict, failures: dict) -> None:
+    def _drain(
+        self,
+        qpu: int,
+        queue: list[int],
+        jobs: Sequence[Job],
+        seeds: list[np.random.SeedSequence],
+        results: dict,
+        failures: dict,
+    ) -> None:
         for position, index in enumerate(queue):
             try:
                 results[index] = self._run_with_retries(qpu, index, jobs[index], seeds[index])
             except BaseException as err:  # noqa: BLE001 - recorded and re-raised by run()
                 failures[index] = err
-                for later in queue[position + 1:]:
-                    failures[later] = QPUError(f"QPU {qpu} skipped job {later}: it failed job "
-                                               f"{index} ({err})", qpu_id=qpu, job=later)
+                for later in queue[position + 1 :]:
+                    failures[later] = QPUError(
+                        f"QPU {qpu} skipped job {later}: it failed job {index} ({err})",
+                        qpu_id=qpu,
+                        job=later,
+                    )
                 return
 
-    def _run_with_retries(self, qpu: int, index: int, job: Job,
-                          seed: np.random.SeedSequence) -> Histogram:
+    def _run_with_retries(
+        self, qpu: int, index: int, job: Job, seed: np.random.SeedSequence
+    ) -> Histogram:
         last: BaseException | None = None
         for attempt in range(self.retries + 1):
             if attempt:
@@ -146,8 +178,12 @@ class QPUPool:
             except Exception as err:  # noqa: BLE001 - any QPU-side failure may be transient
                 last = err
         kind = QPUTimeoutError if isinstance(last, QPUTimeoutError) else QPUError
-        raise kind(f"QPU {qpu} failed job {index} after {self.retries + 1} attempts: "
-                   f"{type(last).__name__}: {last}", qpu_id=qpu, job=index) from last
+        raise kind(
+            f"QPU {qpu} failed job {index} after {self.retries + 1} attempts: "
+            f"{type(last).__name__}: {last}",
+            qpu_id=qpu,
+            job=index,
+        ) from last
 
     def _attempt(self, qpu: int, index: int, job: Job, seed: np.random.SeedSequence) -> Histogram:
         """One call in a daemon thread, so a hung QPU cannot hold the caller past ``timeout``."""
@@ -156,8 +192,11 @@ class QPUPool:
         def call() -> None:
             try:
                 box["result"] = self.backends[qpu].sample(
-                    job.circuit, job.shots, seed=np.random.default_rng(seed),
-                    detection=job.detection)
+                    job.circuit,
+                    job.shots,
+                    seed=np.random.default_rng(seed),
+                    detection=job.detection,
+                )
             except BaseException as err:  # noqa: BLE001 - handed to the waiting thread
                 box["error"] = err
 
@@ -165,12 +204,19 @@ class QPUPool:
         thread.start()
         thread.join(self.timeout)
         if thread.is_alive():
-            raise QPUTimeoutError(f"QPU {qpu} did not finish job {index} within {self.timeout} s",
-                                  qpu_id=qpu, job=index)
+            raise QPUTimeoutError(
+                f"QPU {qpu} did not finish job {index} within {self.timeout} s",
+                qpu_id=qpu,
+                job=index,
+            )
         if "error" in box:
             raise box["error"]  # type: ignore[misc]
         hist = box["result"]
         if not isinstance(hist, Histogram) or hist.shots != job.shots:
-            raise QPUError(f"QPU {qpu} answered job {index} with {hist!r}, expected a histogram "
-                           f"of {job.shots} shots", qpu_id=qpu, job=index)
+            raise QPUError(
+                f"QPU {qpu} answered job {index} with {hist!r}, expected a histogram "
+                f"of {job.shots} shots",
+                qpu_id=qpu,
+                job=index,
+            )
         return hist

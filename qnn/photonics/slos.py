@@ -46,7 +46,7 @@ def step_tables(n_modes: int, n_photons: int) -> tuple[np.ndarray, np.ndarray, n
     """
     occupied = fock_basis(n_modes, n_photons) > 0
     parents_all = parent_table(n_modes, n_photons)
-    order = np.argsort(~occupied, axis=1, kind="stable")[:, :min(n_photons, n_modes)]
+    order = np.argsort(~occupied, axis=1, kind="stable")[:, : min(n_photons, n_modes)]
     valid = np.take_along_axis(occupied, order, axis=1)
     modes = np.where(valid, order, -1)
     parents = np.where(valid, np.take_along_axis(parents_all, order, axis=1), 0)
@@ -66,8 +66,9 @@ class _FusedStep(torch.autograd.Function):
         modes, parents, children = step_tables(n_modes, n_photons)
         ctx.save_for_backward(prev, weights)
         ctx.children = children
-        return torch.from_numpy(step_forward(prev.detach().numpy(), weights.detach().numpy(),
-                                             modes, parents))
+        return torch.from_numpy(
+            step_forward(prev.detach().numpy(), weights.detach().numpy(), modes, parents)
+        )
 
     @staticmethod
     @torch.autograd.function.once_differentiable
@@ -122,7 +123,7 @@ def add_photon_torch(coeffs: Tensor, weights: Tensor, n_photons: int) -> Tensor:
         return (gathered @ weights.to(gathered.dtype).unsqueeze(-1)).squeeze(-1)
     out = weights[..., :1] * padded[..., parents[:, 0]]
     for mode in range(1, n_modes):
-        out = out + weights[..., mode:mode + 1] * padded[..., parents[:, mode]]
+        out = out + weights[..., mode : mode + 1] * padded[..., parents[:, mode]]
     return out
 
 
@@ -155,7 +156,7 @@ def fock_amplitudes(unitary: Tensor, input_state: tuple[int, ...]) -> Tensor:
 def fock_probabilities(unitary: Tensor, input_state: tuple[int, ...]) -> Tensor:
     """``|fock_amplitudes|²``: ``(*batch, C(M+N-1, N))`` real probabilities."""
     amplitudes = fock_amplitudes(unitary, input_state)
-    return amplitudes.real ** 2 + amplitudes.imag ** 2
+    return amplitudes.real**2 + amplitudes.imag**2
 
 
 def distinguishable_probabilities(unitary: Tensor, input_state: tuple[int, ...]) -> Tensor:
@@ -164,7 +165,7 @@ def distinguishable_probabilities(unitary: Tensor, input_state: tuple[int, ...])
     Each photon goes to mode ``i`` independently with probability ``|U[i, s]|²``; the
     distribution of the summed pattern is built with the same photon-by-photon step.
     """
-    weights = unitary.real ** 2 + unitary.imag ** 2
+    weights = unitary.real**2 + unitary.imag**2
     probs = torch.ones(*unitary.shape[:-2], 1, dtype=weights.dtype, device=unitary.device)
     for k, mode in enumerate(photon_modes(input_state), start=1):
         probs = add_photon(probs, weights[..., :, mode], k)
@@ -175,6 +176,8 @@ def check_size(n_modes: int, n_photons: int, limit: int) -> int:
     """Fock-space size, or a ValueError when it exceeds ``limit`` states."""
     size = n_fock_states(n_modes, n_photons)
     if size > limit:
-        raise ValueError(f"{n_modes} modes / {n_photons} photons span {size:,} Fock states,"
-                         f" above max_states={limit:,}; sample instead, or raise max_states")
+        raise ValueError(
+            f"{n_modes} modes / {n_photons} photons span {size:,} Fock states,"
+            f" above max_states={limit:,}; sample instead, or raise max_states"
+        )
     return size

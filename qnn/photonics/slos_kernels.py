@@ -14,8 +14,9 @@ from numba import njit, prange
 PARALLEL_MIN_WORK = 1 << 18
 
 
-def _step_forward(prev: np.ndarray, weights: np.ndarray, modes: np.ndarray,
-                 parents: np.ndarray) -> np.ndarray:
+def _step_forward(
+    prev: np.ndarray, weights: np.ndarray, modes: np.ndarray, parents: np.ndarray
+) -> np.ndarray:
     """``out[n] = sum_j weights[modes[n, j]] · prev[parents[n, j]]`` (``modes < 0`` is padding)."""
     n_states, slots = modes.shape
     batch = prev.shape[1]
@@ -59,8 +60,11 @@ def _step_grad_weights(grad_out: np.ndarray, prev: np.ndarray, children: np.ndar
 
 _KERNELS = {
     name: (njit(cache=True)(func), njit(parallel=True, cache=True)(func))
-    for name, func in (("forward", _step_forward), ("grad_prev", _step_grad_prev),
-                       ("grad_weights", _step_grad_weights))
+    for name, func in (
+        ("forward", _step_forward),
+        ("grad_prev", _step_grad_prev),
+        ("grad_weights", _step_grad_weights),
+    )
 }
 
 
@@ -69,8 +73,9 @@ def _pick(name: str, work: int):
     return parallel if work >= PARALLEL_MIN_WORK else serial
 
 
-def step_forward(prev: np.ndarray, weights: np.ndarray, modes: np.ndarray,
-                 parents: np.ndarray) -> np.ndarray:
+def step_forward(
+    prev: np.ndarray, weights: np.ndarray, modes: np.ndarray, parents: np.ndarray
+) -> np.ndarray:
     """See :func:`_step_forward`."""
     return _pick("forward", modes.size * prev.shape[1])(prev, weights, modes, parents)
 

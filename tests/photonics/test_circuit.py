@@ -18,8 +18,13 @@ def test_beam_splitter_count_and_order_follow_cudaq():
 def test_single_beam_splitter_matrix_matches_cudaq_convention():
     theta, phi = 0.3, 0.7
     u = TBICircuit((1, 0), (1,), [theta], [phi]).unitary()
-    expected = torch.tensor([[math.cos(theta) * np.exp(1j * phi), math.sin(theta) * np.exp(1j * phi)],
-                             [-math.sin(theta), math.cos(theta)]], dtype=torch.complex128)
+    expected = torch.tensor(
+        [
+            [math.cos(theta) * np.exp(1j * phi), math.sin(theta) * np.exp(1j * phi)],
+            [-math.sin(theta), math.cos(theta)],
+        ],
+        dtype=torch.complex128,
+    )
     torch.testing.assert_close(u, expected)
 
 
@@ -34,10 +39,12 @@ def test_single_photon_through_a_chain_of_splitters():
     """Loop 1: at splitter k the photon stays (cos θ_k) or moves one bin on (-sin θ_k)."""
     thetas = np.array([0.4, 0.9, 1.3])
     u = TBICircuit((1, 0, 0, 0), (1,), thetas).unitary()[:, 0]
-    expected = [math.cos(thetas[0]),
-                -math.sin(thetas[0]) * math.cos(thetas[1]),
-                math.sin(thetas[0]) * math.sin(thetas[1]) * math.cos(thetas[2]),
-                -math.sin(thetas[0]) * math.sin(thetas[1]) * math.sin(thetas[2])]
+    expected = [
+        math.cos(thetas[0]),
+        -math.sin(thetas[0]) * math.cos(thetas[1]),
+        math.sin(thetas[0]) * math.sin(thetas[1]) * math.cos(thetas[2]),
+        -math.sin(thetas[0]) * math.sin(thetas[1]) * math.sin(thetas[2]),
+    ]
     np.testing.assert_allclose(u.numpy(), expected, atol=1e-14)
 
 
@@ -64,19 +71,40 @@ def test_dict_round_trip():
     assert no_ps.ps_angles is None
 
 
-@pytest.mark.parametrize(("kwargs", "match"), [
-    (dict(input_state=(), loop_lengths=(1,), bs_angles=[]), "input_state is empty"),
-    (dict(input_state=(1, -1), loop_lengths=(1,), bs_angles=[0.1]), r"input_state\[1\]=-1"),
-    (dict(input_state=(1, 0.5), loop_lengths=(1,), bs_angles=[0.1]), r"input_state\[1\]=0.5 is not"),
-    (dict(input_state=(0, 0), loop_lengths=(1,), bs_angles=[0.1]), "holds no photons"),
-    (dict(input_state=(1, 0), loop_lengths=(2,), bs_angles=[]), r"loop_lengths\[0\]=2 is outside"),
-    (dict(input_state=(1, 0), loop_lengths=(0,), bs_angles=[]), r"loop_lengths\[0\]=0 is below 1"),
-    (dict(input_state=(1, 0), loop_lengths=(), bs_angles=[]), "loop_lengths is empty"),
-    (dict(input_state=(1, 0, 1), loop_lengths=(1,), bs_angles=[0.1]), "bs_angles has 1 entries, expected 2"),
-    (dict(input_state=(1, 0), loop_lengths=(1,), bs_angles=[float("nan")]), "non-finite"),
-    (dict(input_state=(1, 0), loop_lengths=(1,), bs_angles=[0.1], ps_angles=[np.inf]), "ps_angles holds a non-finite"),
-    (dict(input_state=(1, 0), loop_lengths=(1,), bs_angles=[0.1], ps_angles=[0.1, 0.2]), "ps_angles has 2"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        (dict(input_state=(), loop_lengths=(1,), bs_angles=[]), "input_state is empty"),
+        (dict(input_state=(1, -1), loop_lengths=(1,), bs_angles=[0.1]), r"input_state\[1\]=-1"),
+        (
+            dict(input_state=(1, 0.5), loop_lengths=(1,), bs_angles=[0.1]),
+            r"input_state\[1\]=0.5 is not",
+        ),
+        (dict(input_state=(0, 0), loop_lengths=(1,), bs_angles=[0.1]), "holds no photons"),
+        (
+            dict(input_state=(1, 0), loop_lengths=(2,), bs_angles=[]),
+            r"loop_lengths\[0\]=2 is outside",
+        ),
+        (
+            dict(input_state=(1, 0), loop_lengths=(0,), bs_angles=[]),
+            r"loop_lengths\[0\]=0 is below 1",
+        ),
+        (dict(input_state=(1, 0), loop_lengths=(), bs_angles=[]), "loop_lengths is empty"),
+        (
+            dict(input_state=(1, 0, 1), loop_lengths=(1,), bs_angles=[0.1]),
+            "bs_angles has 1 entries, expected 2",
+        ),
+        (dict(input_state=(1, 0), loop_lengths=(1,), bs_angles=[float("nan")]), "non-finite"),
+        (
+            dict(input_state=(1, 0), loop_lengths=(1,), bs_angles=[0.1], ps_angles=[np.inf]),
+            "ps_angles holds a non-finite",
+        ),
+        (
+            dict(input_state=(1, 0), loop_lengths=(1,), bs_angles=[0.1], ps_angles=[0.1, 0.2]),
+            "ps_angles has 2",
+        ),
+    ],
+)
 def test_malformed_circuits_name_the_field(kwargs, match):
     with pytest.raises(ValueError, match=match):
         TBICircuit(**kwargs)
@@ -84,5 +112,6 @@ def test_malformed_circuits_name_the_field(kwargs, match):
 
 def test_from_dict_rejects_unknown_keys():
     with pytest.raises(ValueError, match="unknown circuit field"):
-        TBICircuit.from_dict({"input_state": [1, 0], "loop_lengths": [1], "bs_angles": [0.1],
-                              "bs_angle": [0.2]})
+        TBICircuit.from_dict(
+            {"input_state": [1, 0], "loop_lengths": [1], "bs_angles": [0.1], "bs_angle": [0.2]}
+        )

@@ -14,7 +14,9 @@ from qnn.photonics.backends.exact import ExactBackend
 
 def permanent(matrix):
     n = matrix.shape[0]
-    return sum(np.prod([matrix[i, p[i]] for i in range(n)]) for p in itertools.permutations(range(n)))
+    return sum(
+        np.prod([matrix[i, p[i]] for i in range(n)]) for p in itertools.permutations(range(n))
+    )
 
 
 def brute_force_probabilities(unitary, input_state):
@@ -44,10 +46,16 @@ def test_hong_ou_mandel(theta):
     assert p[(2, 0)] == pytest.approx(np.sin(2 * theta) ** 2 / 2, abs=1e-12)
 
 
-@pytest.mark.parametrize(("input_state", "loops"), [
-    ((1, 0, 1, 0), (1,)), ((1, 1, 1), (1, 2)), ((2, 0, 1, 0, 0), (1, 3)), ((0, 3, 0, 1), (1, 2)),
-    ((1, 0, 1, 0, 1, 0), (1, 2)),
-])
+@pytest.mark.parametrize(
+    ("input_state", "loops"),
+    [
+        ((1, 0, 1, 0), (1,)),
+        ((1, 1, 1), (1, 2)),
+        ((2, 0, 1, 0, 0), (1, 3)),
+        ((0, 3, 0, 1), (1, 2)),
+        ((1, 0, 1, 0, 1, 0), (1, 2)),
+    ],
+)
 def test_slos_equals_permanents(input_state, loops):
     circuit = random_circuit(len(input_state), loops, rng=sum(input_state))
     circuit = TBICircuit(input_state, loops, circuit.bs_angles, circuit.ps_angles)
@@ -96,7 +104,8 @@ def test_gradcheck_with_noise_and_threshold():
     noise = NoiseModel(transmission=0.8, indistinguishability=0.9, dark_count_prob=0.05)
     backend = get_backend("exact", noise=noise)
     assert torch.autograd.gradcheck(
-        lambda b: backend.probabilities(base.with_angles(b), "threshold")[1], (bs,))
+        lambda b: backend.probabilities(base.with_angles(b), "threshold")[1], (bs,)
+    )
 
 
 def test_threshold_sums_photon_patterns_with_equal_clicks():
@@ -130,7 +139,9 @@ def test_fully_distinguishable_photons_are_classical_particles():
     expected = {}
     for outs in itertools.product(range(5), repeat=len(sources)):
         key = tuple(np.bincount(outs, minlength=5))
-        expected[key] = expected.get(key, 0.0) + np.prod([u2[o, s] for o, s in zip(outs, sources, strict=True)])
+        expected[key] = expected.get(key, 0.0) + np.prod(
+            [u2[o, s] for o, s in zip(outs, sources, strict=True)]
+        )
     backend = get_backend("exact", noise=NoiseModel(indistinguishability=0.0))
     got = as_dict(*backend.probabilities(circuit))
     for key, p in expected.items():
@@ -141,10 +152,12 @@ def test_uniform_loss_is_binomial_thinning():
     """Photon numbers after loss: P(k photons) = sum over n of Binom(N, η) — a known closed form."""
     circuit = random_circuit(6, (1, 2), rng=12)
     eta = 0.6
-    patterns, probs = get_backend("exact", noise=NoiseModel(transmission=eta)).probabilities(circuit)
+    patterns, probs = get_backend("exact", noise=NoiseModel(transmission=eta)).probabilities(
+        circuit
+    )
     totals = patterns.sum(1).numpy()
     for k in range(4):
-        expected = math.comb(3, k) * eta ** k * (1 - eta) ** (3 - k)
+        expected = math.comb(3, k) * eta**k * (1 - eta) ** (3 - k)
         assert probs.numpy()[totals == k].sum() == pytest.approx(expected, abs=1e-12)
 
 
@@ -162,21 +175,31 @@ def test_dark_counts_on_vacuum_modes():
     """One photon in mode 0 of 2, no splitting: clicks (1, 0) w.p. 1-p and (1, 1) w.p. p."""
     p = 0.1
     circuit = TBICircuit((1, 0), (1,), [0.0])
-    got = as_dict(*get_backend("exact", noise=NoiseModel(dark_count_prob=p)).probabilities(
-        circuit, "threshold"), drop_zeros=True)
+    got = as_dict(
+        *get_backend("exact", noise=NoiseModel(dark_count_prob=p)).probabilities(
+            circuit, "threshold"
+        ),
+        drop_zeros=True,
+    )
     assert got == pytest.approx({(1, 0): 1 - p, (1, 1): p}, abs=1e-14)
-    pnr = as_dict(*get_backend("exact", noise=NoiseModel(dark_count_prob=p)).probabilities(circuit),
-                  drop_zeros=True)
-    assert pnr == pytest.approx({(1, 0): (1 - p) ** 2, (1, 1): p * (1 - p), (2, 0): p * (1 - p),
-                                 (2, 1): p * p}, abs=1e-14)
+    pnr = as_dict(
+        *get_backend("exact", noise=NoiseModel(dark_count_prob=p)).probabilities(circuit),
+        drop_zeros=True,
+    )
+    assert pnr == pytest.approx(
+        {(1, 0): (1 - p) ** 2, (1, 1): p * (1 - p), (2, 0): p * (1 - p), (2, 1): p * p}, abs=1e-14
+    )
 
 
-@pytest.mark.parametrize(("field", "value", "match"), [
-    ("transmission", 1.2, r"transmission=1.2 is outside \[0, 1\]"),
-    ("dark_count_prob", -0.1, "dark_count_prob=-0.1"),
-    ("detector_efficiency", (1.0, 2.0), r"detector_efficiency\[1\]=2.0"),
-    ("indistinguishability", float("nan"), "indistinguishability=nan"),
-])
+@pytest.mark.parametrize(
+    ("field", "value", "match"),
+    [
+        ("transmission", 1.2, r"transmission=1.2 is outside \[0, 1\]"),
+        ("dark_count_prob", -0.1, "dark_count_prob=-0.1"),
+        ("detector_efficiency", (1.0, 2.0), r"detector_efficiency\[1\]=2.0"),
+        ("indistinguishability", float("nan"), "indistinguishability=nan"),
+    ],
+)
 def test_bad_noise_parameters(field, value, match):
     with pytest.raises(ValueError, match=match):
         NoiseModel(**{field: value})
@@ -190,8 +213,10 @@ def tvd(hist, patterns, probs):
 
 
 @pytest.mark.parametrize("sampler", ["distribution", "clifford"])
-@pytest.mark.parametrize("noise", [NoiseModel(), NoiseModel(transmission=0.7, indistinguishability=0.8,
-                                                              dark_count_prob=0.03)])
+@pytest.mark.parametrize(
+    "noise",
+    [NoiseModel(), NoiseModel(transmission=0.7, indistinguishability=0.8, dark_count_prob=0.03)],
+)
 def test_samplers_follow_the_exact_distribution(sampler, noise):
     circuit = random_circuit(6, (1, 2), rng=14)
     backend = get_backend("exact", noise=noise, sampler=sampler)
@@ -236,7 +261,9 @@ def test_large_circuits_use_clifford_clifford():
 
 
 def test_unknown_backend_and_options():
-    with pytest.raises(ValueError, match=r"unknown backend 'exakt'; choose from \['cudaq-sim', 'exact', 'orca'\]"):
+    with pytest.raises(
+        ValueError, match=r"unknown backend 'exakt'; choose from \['cudaq-sim', 'exact', 'orca'\]"
+    ):
         get_backend("exakt")
     with pytest.raises(ValueError, match="sampler='fast'"):
         get_backend("exact", sampler="fast")
@@ -250,3 +277,24 @@ def test_cuda_matches_cpu():
     _, cpu = get_backend("exact").probabilities(circuit)
     _, gpu = get_backend("exact", device="cuda").probabilities(circuit)
     torch.testing.assert_close(gpu.cpu(), cpu)
+
+
+def test_torch_step_used_on_gpus_equals_the_fused_cpu_step():
+    """``add_photon_torch`` is the path CUDA tensors take; on CPU it must agree with the kernels,
+    values and gradients alike."""
+    from qnn.photonics.slos import add_photon, add_photon_torch
+
+    rng = np.random.default_rng(20)
+    prev = torch.tensor(
+        rng.normal(size=(3, 56)) + 1j * rng.normal(size=(3, 56)), requires_grad=True
+    )
+    cols = torch.tensor(rng.normal(size=(3, 6)) + 1j * rng.normal(size=(3, 6)), requires_grad=True)
+    probe = torch.tensor(rng.normal(size=(3, 126)) + 1j * rng.normal(size=(3, 126)))
+    grads = []
+    for step in (add_photon, add_photon_torch):
+        out = step(prev, cols, 4)  # 6 modes: 3 -> 4 photons, 56 -> 126 states
+        (out * probe).real.sum().backward()
+        grads.append((out.detach(), prev.grad.clone(), cols.grad.clone()))
+        prev.grad, cols.grad = None, None
+    for fused, reference in zip(*grads, strict=True):
+        torch.testing.assert_close(fused, reference)

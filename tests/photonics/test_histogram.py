@@ -30,16 +30,19 @@ def test_marginals():
     assert hist.to_threshold().to_dict() == {(1, 0, 0): 1, (1, 1, 0): 3}
 
 
-@pytest.mark.parametrize(("args", "match"), [
-    ((np.zeros((2, 2)), np.ones(3)), "counts has shape"),
-    ((np.zeros((2, 2)), -np.ones(2)), "non-negative"),
-    ((np.full((1, 2), 2), np.ones(1), "threshold"), "0/1 clicks"),
-    ((np.zeros((1, 2)), np.ones(1), "photon"), "detection='photon'"),
-    ((np.array([[0.5, 1.0]]), np.ones(1)), "patterns must hold integers"),
-    ((np.zeros((1, 2), int), np.array([2.9])), "counts must hold integers"),
-    ((np.zeros((1, 2), int), np.array([2**63 + 5], dtype=np.uint64)), "beyond the int64 range"),
-    ((np.zeros((3, 0), int), np.ones(3, int)), "M >= 1"),
-])
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [
+        ((np.zeros((2, 2)), np.ones(3)), "counts has shape"),
+        ((np.zeros((2, 2)), -np.ones(2)), "non-negative"),
+        ((np.full((1, 2), 2), np.ones(1), "threshold"), "0/1 clicks"),
+        ((np.zeros((1, 2)), np.ones(1), "photon"), "detection='photon'"),
+        ((np.array([[0.5, 1.0]]), np.ones(1)), "patterns must hold integers"),
+        ((np.zeros((1, 2), int), np.array([2.9])), "counts must hold integers"),
+        ((np.zeros((1, 2), int), np.array([2**63 + 5], dtype=np.uint64)), "beyond the int64 range"),
+        ((np.zeros((3, 0), int), np.ones(3, int)), "M >= 1"),
+    ],
+)
 def test_bad_histograms_are_refused(args, match):
     with pytest.raises(ValueError, match=match):
         Histogram(*args)

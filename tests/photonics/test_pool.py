@@ -16,8 +16,9 @@ class Flaky:
 
     name = "flaky"
 
-    def __init__(self, failures=0, hang=False, error=RuntimeError("HTTP 503")):
-        self.inner, self.failures, self.hang, self.error = get_backend("exact"), failures, hang, error
+    def __init__(self, failures=0, hang=False, error=None):
+        self.inner, self.failures, self.hang = get_backend("exact"), failures, hang
+        self.error = error or RuntimeError("HTTP 503")
         self.calls, self.active, self.max_active = 0, 0, 0
         self.lock = threading.Lock()
 
@@ -49,7 +50,9 @@ def test_results_come_back_in_job_order_and_match_direct_sampling():
     hists = pool.run(jobs, seed=5)
     seeds = np.random.SeedSequence(5).spawn(6)
     for job, hist, seed in zip(jobs, hists, seeds, strict=True):
-        assert hist == get_backend("exact").sample(job.circuit, 200, seed=np.random.default_rng(seed))
+        assert hist == get_backend("exact").sample(
+            job.circuit, 200, seed=np.random.default_rng(seed)
+        )
     assert pool.run(jobs, seed=5) == hists  # deterministic whatever the timing
 
 
@@ -70,7 +73,9 @@ def test_transient_errors_are_retried():
 def test_a_down_qpu_names_itself_and_keeps_the_other_results():
     pool = QPUPool([get_backend("exact"), Flaky(failures=99)], retries=1, backoff=0.01)
     jobs = [Job(c, 20, qpu_id=i % 2) for i, c in enumerate(circuits(4))]
-    with pytest.raises(PoolError, match="QPU 1 failed job 1 after 2 attempts: RuntimeError: HTTP 503") as info:
+    with pytest.raises(
+        PoolError, match="QPU 1 failed job 1 after 2 attempts: RuntimeError: HTTP 503"
+    ) as info:
         pool.run(jobs, seed=0)
     assert sorted(info.value.results) == [0, 2] and sorted(info.value.failures) == [1, 3]
     assert info.value.qpu_id == 1 and info.value.job == 1

@@ -26,13 +26,15 @@ class Backend(Protocol):
 
     name: str
 
-    def sample(self, circuit: TBICircuit, shots: int, *, seed: SeedLike = None,
-               detection: str = "pnr") -> Histogram:
+    def sample(
+        self, circuit: TBICircuit, shots: int, *, seed: SeedLike = None, detection: str = "pnr"
+    ) -> Histogram:
         """Histogram of ``shots`` detections for an unbatched circuit."""
         ...
 
-    def sample_batch(self, circuit: TBICircuit, shots: int, *, seed: SeedLike = None,
-                     detection: str = "pnr") -> list[Histogram]:
+    def sample_batch(
+        self, circuit: TBICircuit, shots: int, *, seed: SeedLike = None, detection: str = "pnr"
+    ) -> list[Histogram]:
         """One histogram per parameter set of a batched circuit, in row-major batch order."""
         ...
 

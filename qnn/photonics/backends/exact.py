@@ -39,9 +39,15 @@ class ExactBackend:
 
     name = "exact"
 
-    def __init__(self, *, device: str | torch.device = "cpu",
-                 noise: NoiseModel | dict | None = None, max_states: int = 1 << 25,
-                 max_distribution_states: int = 1 << 21, sampler: str = "auto") -> None:
+    def __init__(
+        self,
+        *,
+        device: str | torch.device = "cpu",
+        noise: NoiseModel | dict | None = None,
+        max_states: int = 1 << 25,
+        max_distribution_states: int = 1 << 21,
+        sampler: str = "auto",
+    ) -> None:
         self.device = torch.device(device)
         if self.device.type == "cuda" and not torch.cuda.is_available():
             raise ValueError(f"device={device!r} but torch sees no CUDA device")
@@ -52,7 +58,10 @@ class ExactBackend:
         self.max_distribution_states = int(max_distribution_states)
 
     def __repr__(self) -> str:
-        return f"ExactBackend(device={str(self.device)!r}, noise={self.noise}, sampler={self.sampler!r})"
+        return (
+            f"ExactBackend(device={str(self.device)!r}, noise={self.noise}, "
+            f"sampler={self.sampler!r})"
+        )
 
     # ----------------------------------------------------------------- distributions
     def amplitudes(self, circuit: TBICircuit) -> tuple[Tensor, Tensor]:
@@ -71,8 +80,9 @@ class ExactBackend:
         """
         return self._distribution(circuit, detection, dark_counts=True)
 
-    def _distribution(self, circuit: TBICircuit, detection: str, *,
-                      dark_counts: bool) -> tuple[Tensor, Tensor]:
+    def _distribution(
+        self, circuit: TBICircuit, detection: str, *, dark_counts: bool
+    ) -> tuple[Tensor, Tensor]:
         _check_detection(detection)
         m, n = circuit.n_modes, circuit.n_photons
         check_size(m + self.noise.has_loss, n, self.max_states)
@@ -84,34 +94,42 @@ class ExactBackend:
         if detection == "threshold":
             patterns, probs = _merge(np.minimum(patterns, 1), probs)
         if dark_counts and self.noise.dark_count_prob > 0:
-            patterns, probs = _dark_counts(patterns, probs, self.noise.dark_count_prob,
-                                           detection == "threshold", self.max_states)
+            patterns, probs = _dark_counts(
+                patterns,
+                probs,
+                self.noise.dark_count_prob,
+                detection == "threshold",
+                self.max_states,
+            )
         return torch.as_tensor(np.array(patterns), dtype=torch.long, device=self.device), probs
 
     def _lossless_probabilities(self, unitary: Tensor, input_state: tuple[int, ...]) -> Tensor:
         modes = photon_modes(input_state)
-        weights = unitary.real ** 2 + unitary.imag ** 2
+        weights = unitary.real**2 + unitary.imag**2
         total = None
         for group, weight in self.noise.indistinguishable_groups(len(modes)):
             sub_state = tuple(np.bincount([modes[j] for j in group], minlength=len(input_state)))
             amps = fock_amplitudes(unitary, sub_state)
-            probs = amps.real ** 2 + amps.imag ** 2
+            probs = amps.real**2 + amps.imag**2
             for k, j in enumerate(sorted(set(range(len(modes))) - set(group)), len(group) + 1):
                 probs = add_photon(probs, weights[..., :, modes[j]], k)
             total = weight * probs if total is None else total + weight * probs
         return total
 
     # ----------------------------------------------------------------- sampling
-    def sample(self, circuit: TBICircuit, shots: int, *, seed: SeedLike = None,
-               detection: str = "pnr") -> Histogram:
+    def sample(
+        self, circuit: TBICircuit, shots: int, *, seed: SeedLike = None, detection: str = "pnr"
+    ) -> Histogram:
         """``shots`` detections of an unbatched circuit as a :class:`Histogram`."""
         if circuit.batch_shape:
-            raise ValueError(f"sample takes one parameter set, got batch {circuit.batch_shape};"
-                             " use sample_batch")
+            raise ValueError(
+                f"sample takes one parameter set, got batch {circuit.batch_shape}; use sample_batch"
+            )
         return self.sample_batch(circuit, shots, seed=seed, detection=detection)[0]
 
-    def sample_batch(self, circuit: TBICircuit, shots: int, *, seed: SeedLike = None,
-                     detection: str = "pnr") -> list[Histogram]:
+    def sample_batch(
+        self, circuit: TBICircuit, shots: int, *, seed: SeedLike = None, detection: str = "pnr"
+    ) -> list[Histogram]:
         """One histogram per parameter set, in row-major batch order."""
         _check_detection(detection)
         shots, rng = check_shots(shots), as_generator(seed)
@@ -125,8 +143,9 @@ class ExactBackend:
         size = n_fock_states(circuit.n_modes + self.noise.has_loss, circuit.n_photons)
         return size <= self.max_distribution_states
 
-    def _sample_distribution(self, circuit: TBICircuit, shots: int, rng: np.random.Generator,
-                             detection: str) -> list[Histogram]:
+    def _sample_distribution(
+        self, circuit: TBICircuit, shots: int, rng: np.random.Generator, detection: str
+    ) -> list[Histogram]:
         # Dark counts are added per shot: their exact distribution can be far larger.
         with torch.no_grad():
             patterns, probs = self._distribution(circuit, detection, dark_counts=False)
@@ -143,8 +162,9 @@ class ExactBackend:
                 out.append(Histogram(patterns[hit], counts[hit], detection))
         return out
 
-    def _sample_clifford(self, circuit: TBICircuit, shots: int, rng: np.random.Generator,
-                         detection: str) -> Histogram:
+    def _sample_clifford(
+        self, circuit: TBICircuit, shots: int, rng: np.random.Generator, detection: str
+    ) -> Histogram:
         from ..clifford import clifford_sample
 
         with torch.no_grad():
@@ -167,12 +187,15 @@ class ExactBackend:
         weights = np.abs(unitary) ** 2
         for j, mode in enumerate(modes):
             lone = np.flatnonzero(~common[:, j])
-            outs = rng.choice(circuit.n_modes, size=len(lone), p=weights[:, mode] / weights[:, mode].sum())
+            outs = rng.choice(
+                circuit.n_modes, size=len(lone), p=weights[:, mode] / weights[:, mode].sum()
+            )
             np.add.at(samples, (lone, outs), 1)
         return self._finish(samples, rng, detection, loss=True)
 
-    def _finish(self, samples: np.ndarray, rng: np.random.Generator, detection: str, *,
-                loss: bool) -> Histogram:
+    def _finish(
+        self, samples: np.ndarray, rng: np.random.Generator, detection: str, *, loss: bool
+    ) -> Histogram:
         """Apply loss (if not yet applied), dark counts and detection to ideal samples."""
         if loss and self.noise.has_loss:
             samples = thin_samples(samples, self.noise.efficiencies(samples.shape[1]), rng)
@@ -185,7 +208,9 @@ class ExactBackend:
 
 @lru_cache(maxsize=32)
 def _basis_tensor_cached(n_modes: int, n_photons: int, device: torch.device) -> Tensor:
-    return torch.as_tensor(np.array(fock_basis(n_modes, n_photons)), dtype=torch.long, device=device)
+    return torch.as_tensor(
+        np.array(fock_basis(n_modes, n_photons)), dtype=torch.long, device=device
+    )
 
 
 def _basis_tensor(n_modes: int, n_photons: int, device: torch.device) -> Tensor:
@@ -200,7 +225,9 @@ def _thinning_tables(n_modes: int, n_photons: int) -> tuple:
     ``src`` loses ``d`` of its ``n`` photons in that mode and becomes ``tgt``.
     """
     space = fock_basis(n_modes + 1, n_photons).astype(np.int64)
-    lossless = np.hstack([fock_basis(n_modes, n_photons), np.zeros((n_fock_states(n_modes, n_photons), 1), np.uint8)])
+    lossless = np.hstack(
+        [fock_basis(n_modes, n_photons), np.zeros((n_fock_states(n_modes, n_photons), 1), np.uint8)]
+    )
     embed = fock_rank(lossless)
     per_mode = []
     for mode in range(n_modes):
@@ -220,16 +247,20 @@ def _drops(counts: np.ndarray) -> np.ndarray:
     return np.arange(int((counts + 1).sum())) - starts
 
 
-def _thin(probs: Tensor, n_modes: int, n_photons: int,
-          efficiencies: np.ndarray) -> tuple[np.ndarray, Tensor]:
+def _thin(
+    probs: Tensor, n_modes: int, n_photons: int, efficiencies: np.ndarray
+) -> tuple[np.ndarray, Tensor]:
     """Binomial photon loss per mode: ``[*batch, S_N]`` -> patterns with at most N photons."""
     embed, per_mode = _thinning_tables(n_modes, n_photons)
     device = probs.device
     size = n_fock_states(n_modes + 1, n_photons)
     full = probs.new_zeros(*probs.shape[:-1], size).index_add(
-        -1, torch.as_tensor(embed, device=device), probs)
-    binom = np.array([[math.comb(n, d) for d in range(n_photons + 1)]
-                      for n in range(n_photons + 1)], dtype=np.float64)
+        -1, torch.as_tensor(embed, device=device), probs
+    )
+    binom = np.array(
+        [[math.comb(n, d) for d in range(n_photons + 1)] for n in range(n_photons + 1)],
+        dtype=np.float64,
+    )
     for mode, (src, tgt, n, d) in enumerate(per_mode):
         eta = efficiencies[mode]
         if eta == 1.0:
@@ -237,8 +268,10 @@ def _thin(probs: Tensor, n_modes: int, n_photons: int,
         weight = binom[n, d] * eta ** (n - d) * (1 - eta) ** d
         weight = torch.as_tensor(weight, dtype=full.dtype, device=device)
         full = full.new_zeros(full.shape).index_add(
-            -1, torch.as_tensor(tgt, device=device),
-            full[..., torch.as_tensor(src, device=device)] * weight)
+            -1,
+            torch.as_tensor(tgt, device=device),
+            full[..., torch.as_tensor(src, device=device)] * weight,
+        )
     return fock_basis(n_modes + 1, n_photons)[:, :n_modes], full
 
 
@@ -246,8 +279,9 @@ def _merge(patterns: np.ndarray, probs: Tensor) -> tuple[np.ndarray, Tensor]:
     """Sum the probabilities of equal patterns; the result is sorted lexicographically."""
     bits = bits_per_mode(int(patterns.max(initial=0)))
     if patterns.shape[1] * bits <= 64:
-        keys, first, inverse = np.unique(pack_patterns(patterns, bits), return_index=True,
-                                         return_inverse=True)
+        keys, first, inverse = np.unique(
+            pack_patterns(patterns, bits), return_index=True, return_inverse=True
+        )
         unique = patterns[first]
     else:
         unique, inverse = np.unique(patterns, axis=0, return_inverse=True)
@@ -256,15 +290,19 @@ def _merge(patterns: np.ndarray, probs: Tensor) -> tuple[np.ndarray, Tensor]:
     return unique, merged
 
 
-def _dark_counts(patterns: np.ndarray, probs: Tensor, p: float, threshold: bool,
-                 max_states: int) -> tuple[np.ndarray, Tensor]:
+def _dark_counts(
+    patterns: np.ndarray, probs: Tensor, p: float, threshold: bool, max_states: int
+) -> tuple[np.ndarray, Tensor]:
     """Each detector adds one count (or a click) with probability ``p``, independently."""
     for mode in range(patterns.shape[1]):
         bumped = patterns.copy()
         bumped[:, mode] = 1 if threshold else bumped[:, mode] + 1
-        patterns, probs = _merge(np.vstack([patterns, bumped]),
-                                 torch.cat([probs * (1 - p), probs * p], dim=-1))
+        patterns, probs = _merge(
+            np.vstack([patterns, bumped]), torch.cat([probs * (1 - p), probs * p], dim=-1)
+        )
         if len(patterns) > max_states:
-            raise ValueError(f"dark counts grow the output space beyond max_states={max_states:,};"
-                             " sample instead")
+            raise ValueError(
+                f"dark counts grow the output space beyond max_states={max_states:,};"
+                " sample instead"
+            )
     return patterns, probs
