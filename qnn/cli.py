@@ -68,10 +68,106 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _float_pair(text: str) -> tuple[float, float]:
+    try:
+        values = [float(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected SECONDS or LOW,HIGH, got {text!r}") from None
+    if len(values) not in (1, 2):
+        raise argparse.ArgumentTypeError(f"expected SECONDS or LOW,HIGH, got {text!r}")
+    return (values[0], values[-1])
+
+
+def noise_from_spec(text: str):
+    """``"transmission=0.9,detector_efficiency=0.9:0.8,dark_count_prob=1e-3"`` -> NoiseModel."""
+    from dataclasses import fields
+
+    from .photonics import NoiseModel
+
+    allowed = {f.name for f in fields(NoiseModel)}
+    values: dict[str, object] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        key, sep, value = item.partition("=")
+        if not sep or key not in allowed:
+            raise ValueError(f"noise item {item!r}: use KEY=VALUE with KEY in {sorted(allowed)}")
+        try:
+            values[key] = tuple(map(float, value.split(":"))) if ":" in value else float(value)
+        except ValueError:
+            raise ValueError(f"noise item {item!r}: {value!r} is not a number") from None
+    return NoiseModel(**values)
+
+
+def _add_emulator(sub: argparse._SubParsersAction) -> None:
+    emu = sub.add_parser(
+        "emulator",
+        help="serve an emulated ORCA PT system over HTTP",
+        description="Serve one emulated PT-series QPU speaking the ORCA protocol that CUDA-Q's "
+        "orca target uses; samples come from the exact backend. Start several on "
+        "different ports for several QPUs. The bearer token is read from "
+        "QNN_EMULATOR_TOKEN (preferred: command lines are visible to other users) "
+        "or --token; without one, authentication is off.",
+    )
+    emu.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback)")
+    emu.add_argument("--port", type=int, default=8080, help="port; 0 picks a free one")
+    emu.add_argument("--token", default=None, help="bearer token clients must send")
+    emu.add_argument(
+        "--noise",
+        type=noise_from_spec,
+        default="",
+        help="e.g. transmission=0.9,dark_count_prob=1e-3,indistinguishability=0.95",
+    )
+    emu.add_argument(
+        "--latency",
+        type=_float_pair,
+        default=(0.0, 0.0),
+        help="seconds per job, or LOW,HIGH for a uniform range",
+    )
+    emu.add_argument(
+        "--fail-rate",
+        type=float,
+        default=0.0,
+        help="probability that a submission meets an injected fault",
+    )
+    emu.add_argument(
+        "--faults",
+        default="submit,job,malformed",
+        help="fault kinds to inject: submit,job,malformed,hang",
+    )
+    emu.add_argument("--max-loops", type=int, default=2)
+    emu.add_argument("--max-samples", type=int, default=5000, help="per request")
+    emu.add_argument("--max-modes", type=int, default=32)
+    emu.add_argument("--max-photons", type=int, default=9)
+    emu.add_argument("--seed", type=int, default=None, help="seed for samples and faults")
+    emu.add_argument("--verbose", action="store_true", help="log request lines to stderr")
+    emu.set_defaults(func=_emulator)
+
+
+def _emulator(args: argparse.Namespace) -> int:
+    import os
+
+    from .emulator import DeviceLimits, EmulatorConfig, FaultModel, serve
+    from .emulator.process import TOKEN_VARIABLE
+
+    config = EmulatorConfig(
+        host=args.host,
+        port=args.port,
+        noise=args.noise,
+        seed=args.seed,
+        token=os.environ.get(TOKEN_VARIABLE) or args.token,
+        limits=DeviceLimits(args.max_loops, args.max_samples, args.max_modes, args.max_photons),
+        faults=FaultModel(
+            args.fail_rate, tuple(filter(None, args.faults.split(","))), args.latency
+        ),
+    )
+    serve(config, verbose=args.verbose)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qnn", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     _add_demo(sub)
+    _add_emulator(sub)
     return parser
 
 

@@ -220,3 +220,24 @@ class QPUPool:
                 job=index,
             )
         return hist
+
+
+def orca_pool(
+    urls: str | Sequence[str] | None = None,
+    *,
+    token: str | None = None,
+    max_shots_per_request: int = 5000,
+    **pool_options: object,
+) -> QPUPool:
+    """A pool over ORCA QPUs: one ``orca`` backend per URL (``ORCA_ACCESS_URL`` by default).
+
+    ``pool_options`` go to :class:`QPUPool` (``retries``, ``timeout``, ``backoff``, ...).
+    """
+    from .backends.orca import OrcaBackend, parse_urls
+
+    parsed = parse_urls(urls)
+    backends = [
+        OrcaBackend(parsed, qpu_id=i, max_shots_per_request=max_shots_per_request, token=token)
+        for i in range(len(parsed))
+    ]
+    return QPUPool(backends, **pool_options)

@@ -1,0 +1,145 @@
+"""Emulators as child processes on free loopback ports, for tests, demos and benchmarks.
+
+The CUDA-Q client holds the GIL while it submits, so an emulator must live in another
+process than the client that talks to it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from types import TracebackType
+
+from ..photonics.noise import NoiseModel
+from .protocol import DeviceLimits
+from .server import FaultModel
+
+TOKEN_VARIABLE = "QNN_EMULATOR_TOKEN"
+
+
+class EmulatorProcess:
+    """``qnn emulator`` in a child process; a context manager that always stops it.
+
+    Args mirror :class:`~qnn.emulator.server.EmulatorConfig`; the token travels through the
+    environment, never the command line (which other users can read with ``ps``).
+    """
+
+    def __init__(
+        self,
+        *,
+        noise: NoiseModel | None = None,
+        limits: DeviceLimits | None = None,
+        faults: FaultModel | None = None,
+        token: str | None = None,
+        seed: int | None = None,
+        host: str = "127.0.0.1",
+        startup_timeout: float = 60.0,
+    ) -> None:
+        self.args = _command_line(
+            noise or NoiseModel(), limits or DeviceLimits(), faults or FaultModel(), seed, host
+        )
+        self._token, self.startup_timeout = token, startup_timeout
+        self._process: subprocess.Popen[str] | None = None
+        self.url = ""
+
+    def __repr__(self) -> str:
+        return f"EmulatorProcess(url={self.url!r}, running={self.running})"
+
+    @property
+    def pid(self) -> int | None:
+        return None if self._process is None else self._process.pid
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def start(self) -> EmulatorProcess:
+        env = {**os.environ, TOKEN_VARIABLE: self._token or ""}
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "qnn.cli", "emulator", *self.args],
+            env=env,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        self.url = self._await_url()
+        return self
+
+    def _await_url(self) -> str:
+        assert self._process is not None and self._process.stdout is not None
+        lines: list[str] = []
+        reader = threading.Thread(
+            target=lambda: lines.append(self._process.stdout.readline()), daemon=True
+        )
+        reader.start()
+        reader.join(self.startup_timeout)
+        if not lines or not lines[0].startswith("listening on "):
+            self.stop()
+            stderr = self._process.stderr.read() if self._process.stderr else ""
+            raise RuntimeError(
+                f"the emulator did not start within {self.startup_timeout} s: "
+                f"{(lines or [''])[0]!r} {stderr[-2000:]}"
+            )
+        return lines[0].removeprefix("listening on ").strip()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Terminate (then kill) the child and wait for it, so no process is left behind."""
+        process, self._process = self._process, None
+        if process is None:
+            return
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout)
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
+
+    def __enter__(self) -> EmulatorProcess:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def _command_line(
+    noise: NoiseModel, limits: DeviceLimits, faults: FaultModel, seed: int | None, host: str
+) -> list[str]:
+    noise_spec = ",".join(
+        f"{k}={':'.join(map(str, v)) if isinstance(v, list) else v}"
+        for k, v in noise.to_dict().items()
+    )
+    args = [
+        "--host",
+        host,
+        "--port",
+        "0",
+        "--noise",
+        noise_spec,
+        "--max-loops",
+        str(limits.max_loops),
+        "--max-samples",
+        str(limits.max_samples),
+        "--max-modes",
+        str(limits.max_modes),
+        "--max-photons",
+        str(limits.max_photons),
+        "--fail-rate",
+        str(faults.fail_rate),
+        "--faults",
+        ",".join(faults.kinds),
+        "--latency",
+        ",".join(map(str, faults.latency)),
+    ]
+    return args + (["--seed", str(seed)] if seed is not None else [])
