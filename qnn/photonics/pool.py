@@ -88,19 +88,21 @@ class QPUPool:
         names = ", ".join(type(b).__name__ for b in self.backends)
         return f"QPUPool([{names}], retries={self.retries}, timeout={self.timeout})"
 
-    def sample(
-        self,
-        circuit: TBICircuit,
-        shots: int,
-        *,
-        qpu_id: int = 0,
-        seed: int | None = None,
-        detection: str = "pnr",
-    ) -> Histogram:
-        """Run one job on one QPU."""
+    name = "pool"
+
+    def sample(self, circuit: TBICircuit, shots: int, *, seed: int | None = None,
+               detection: str = "pnr", qpu_id: int = 0) -> Histogram:
+        """Run one job on one QPU (the :class:`~qnn.photonics.backends.Backend` interface)."""
         return self.run([Job(circuit, shots, qpu_id, detection)], seed=seed)[0]
 
-    def run(self, jobs: Sequence[Job], *, seed: int | None = None) -> list[Histogram]:
+    def sample_batch(self, circuit: TBICircuit, shots: int, *, seed: int | None = None,
+                     detection: str = "pnr") -> list[Histogram]:
+        """One histogram per parameter set, spread round-robin over the QPUs, in batch order."""
+        jobs = [Job(c, shots, None, detection) for c in circuit.unbatched()]
+        return self.run(jobs, seed=seed)
+
+    def run(self, jobs: Sequence[Job], *,
+            seed: int | np.random.Generator | None = None) -> list[Histogram]:
         """Run ``jobs`` and return their histograms in job order.
 
         Jobs without a ``qpu_id`` are spread round-robin. Each job's seed is derived from
@@ -110,6 +112,8 @@ class QPUPool:
             PoolError: if any job failed; it names the QPU and job and keeps the others.
         """
         queues = self._assign(jobs)
+        if isinstance(seed, np.random.Generator):
+            seed = int(seed.integers(2**63))
         seeds = np.random.SeedSequence(seed).spawn(len(jobs))
         results: dict[int, Histogram] = {}
         failures: dict[int, BaseException] = {}

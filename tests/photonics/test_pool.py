@@ -107,3 +107,16 @@ def test_bad_jobs_and_pools():
     with pytest.raises(ValueError, match="one parameter set"):
         Job(random_tbi(4, (1,), rng=0, batch=(2,)), 5)
     assert issubclass(PoolError, QPUError)
+
+
+def test_a_pool_is_a_backend_for_batches():
+    """``sample_batch`` spreads parameter sets over the QPUs and returns them in batch order."""
+    from qnn.photonics import Backend
+
+    qpus = [Flaky(), Flaky()]
+    pool = QPUPool(qpus)
+    assert isinstance(pool, Backend)
+    circuit = random_tbi(4, (1,), rng=0, batch=(5,))
+    hists = pool.sample_batch(circuit, 30, seed=np.random.default_rng(1), detection="threshold")
+    assert [q.calls for q in qpus] == [3, 2]
+    assert all(h.shots == 30 and h.detection == "threshold" for h in hists)

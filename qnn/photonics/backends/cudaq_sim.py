@@ -16,6 +16,8 @@ this module's globals when a kernel runs, so no other object here may carry thos
 
 from __future__ import annotations
 
+import signal
+import sys
 import threading
 import warnings
 from collections.abc import Mapping
@@ -89,7 +91,13 @@ def import_cudaq() -> ModuleType:
 
     CUDA-Q's import-time notices (the ``cudaq-logical`` preview and the announced change of
     ``sample``/``observe``) concern APIs not used here and are silenced during the import.
+    Importing cudaq also installs a native SIGINT handler that exits the process at once,
+    skipping ``finally`` blocks (checkpoints, child processes); Python's handler is put back
+    so that Ctrl-C raises ``KeyboardInterrupt`` as everywhere else.
     """
+    if "cudaq" in sys.modules:
+        return sys.modules["cudaq"]
+    handler = signal.getsignal(signal.SIGINT)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*cudaq-logical is in preview")
         warnings.filterwarnings("ignore", message=".*algorithmic primitives will change")
@@ -98,6 +106,8 @@ def import_cudaq() -> ModuleType:
         except ImportError as err:
             raise BackendUnavailableError(f"the cudaq package is not installed; {INSTALL_HINT}"
                                           ) from err
+    if threading.current_thread() is threading.main_thread() and handler is not None:
+        signal.signal(signal.SIGINT, handler)
     return cudaq
 
 
