@@ -450,3 +450,18 @@ def test_copy_of_a_valid_file_still_reads(tmp_path):
     os.remove(path)
     with RunStore(tmp_path / "copy.h5", "r") as store:
         assert store.names() == ["scan/0", "scan/1", "scan/2"]
+
+
+def test_histogram_batches_round_trip_in_one_group(tmp_path):
+    rng = np.random.default_rng(3)
+    hists = [Histogram.from_samples(rng.integers(0, 2, (n, 12)), "threshold") for n in (5, 0, 40)]
+    hists[1] = Histogram.from_dict({}, "threshold", n_modes=12)
+    with RunStore(tmp_path / "b.h5", "w") as store:
+        store.put_histograms("step/0", hists, step=0)
+    with RunStore(tmp_path / "b.h5", "r") as store:
+        again = store.get_histograms("step/0")
+        assert store.get_attrs("step/0")["step"] == 0
+    assert again == hists
+    with (pytest.raises(ValueError, match="share n_modes and detection"),
+          RunStore(tmp_path / "c.h5", "w") as store):
+        store.put_histograms("x", [hists[0], Histogram.from_dict({(1, 0): 1})])
