@@ -2,17 +2,21 @@
 
 from .attrs import circuit_attrs, read_attrs, read_circuit
 from .hdf5 import (
+    HISTOGRAM_BATCH_SCHEMA,
     HISTOGRAM_SCHEMA,
     PROBABILITIES_SCHEMA,
     read_histogram,
+    read_histograms,
     read_probabilities,
     write_histogram,
+    write_histograms,
     write_probabilities,
 )
 from .provenance import provenance
 from .run import RUN_SCHEMA, RunStore
 
 __all__ = [
+    "HISTOGRAM_BATCH_SCHEMA",
     "HISTOGRAM_SCHEMA",
     "PROBABILITIES_SCHEMA",
     "RUN_SCHEMA",
@@ -22,7 +26,9 @@ __all__ = [
     "read_attrs",
     "read_circuit",
     "read_histogram",
+    "read_histograms",
     "read_probabilities",
     "write_histogram",
+    "write_histograms",
     "write_probabilities",
 ]

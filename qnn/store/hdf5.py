@@ -8,7 +8,7 @@ Every dataset is chunked and compressed with gzip + shuffle.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import h5py
@@ -23,12 +23,14 @@ from .attrs import encode_attrs, location, update_attrs
 
 HISTOGRAM_SCHEMA = "qnn.histogram/1"
 PROBABILITIES_SCHEMA = "qnn.probabilities/1"
-SCHEMAS = (HISTOGRAM_SCHEMA, PROBABILITIES_SCHEMA)
+HISTOGRAM_BATCH_SCHEMA = "qnn.histogram_batch/1"
+SCHEMAS = (HISTOGRAM_SCHEMA, PROBABILITIES_SCHEMA, HISTOGRAM_BATCH_SCHEMA)
 
 _DATASET_OPTIONS = {"chunks": True, "compression": "gzip", "shuffle": True}
 _UINT32_MAX = int(np.iinfo(np.uint32).max)
 _HISTOGRAM_ATTRS = frozenset({"schema", "n_modes", "bits", "detection", "shots"})
 _PROBABILITY_ATTRS = frozenset({"schema", "n_modes", "bits", "n_states"})
+_BATCH_ATTRS = frozenset({"schema", "n_modes", "bits", "detection", "n_histograms"})
 
 
 def write_histogram(group: h5py.Group, hist: Histogram, /, **attrs: object) -> None:
@@ -73,6 +75,54 @@ def read_histogram(group: h5py.Group) -> Histogram:
             raise StoreError(f"{location(group)}: counts sum to {int(counts.sum())}, "
                              f"but the shots attribute says {int(shots)}")
         return Histogram(patterns, counts, _as_str(detection))
+
+
+def write_histograms(group: h5py.Group, hists: Sequence[Histogram], /, **attrs: object) -> None:
+    """Store several histograms of one detection and width in one ``group`` (e.g. every
+    parameter set of one optimiser update), far cheaper than a group each.
+
+    Datasets: the concatenated ``keys``/``patterns`` and ``counts`` as for one histogram,
+    and ``offsets`` ``(B + 1,)`` int64: histogram ``b`` is rows ``offsets[b]:offsets[b+1]``.
+    """
+    extra = encode_attrs(attrs, reserved=_BATCH_ATTRS)
+    if not hists:
+        raise ValueError("write_histograms needs at least one histogram")
+    widths = {h.n_modes for h in hists}
+    detections = {h.detection for h in hists}
+    if len(widths) != 1 or len(detections) != 1:
+        raise ValueError(f"histograms of one batch must share n_modes and detection, got "
+                         f"{sorted(widths)} and {sorted(detections)}")
+    counts = np.concatenate([h.counts for h in hists])
+    if counts.size and int(counts.max()) > _UINT32_MAX:
+        raise ValueError(f"count {int(counts.max())} exceeds the uint32 maximum {_UINT32_MAX}")
+    offsets = np.concatenate([[0], np.cumsum([len(h.counts) for h in hists])]).astype(np.int64)
+    bits = _write_patterns(group, np.vstack([h.patterns for h in hists]))
+    group.create_dataset("counts", data=counts.astype(np.uint32), **_DATASET_OPTIONS)
+    group.create_dataset("offsets", data=offsets)
+    update_attrs(group, {"schema": HISTOGRAM_BATCH_SCHEMA, "n_modes": widths.pop(),
+                         "bits": bits, "detection": detections.pop(),
+                         "n_histograms": len(hists), **extra})
+
+
+def read_histograms(group: h5py.Group) -> list[Histogram]:
+    """Inverse of :func:`write_histograms`.
+
+    Raises:
+        StoreError: wrong schema, missing or inconsistent datasets, unreadable data.
+    """
+    with _reading(group):
+        _check_schema(group, HISTOGRAM_BATCH_SCHEMA)
+        n_modes, bits, detection, n_hists = _require(group, "n_modes", "bits", "detection",
+                                                     "n_histograms")
+        patterns = _read_patterns(group, int(n_modes), int(bits))
+        counts = _read_vector(group, "counts", len(patterns)).astype(np.int64)
+        offsets = _dataset(group, "offsets")[()]
+        if (offsets.shape != (int(n_hists) + 1,) or offsets[0] != 0
+                or offsets[-1] != len(patterns) or (np.diff(offsets) < 0).any()):
+            raise StoreError(f"{location(group)}: offsets do not split {len(patterns)} rows into "
+                             f"{int(n_hists)} histograms")
+        return [Histogram(patterns[a:b], counts[a:b], _as_str(detection))
+                for a, b in zip(offsets[:-1], offsets[1:], strict=True)]
 
 
 def write_probabilities(group: h5py.Group, patterns: np.ndarray | Tensor,

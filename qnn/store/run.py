@@ -15,7 +15,7 @@ concurrent writers to one file) and merge afterwards.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Literal
@@ -32,9 +32,11 @@ from .attrs import encode_attrs, read_attrs, read_circuit, update_attrs
 from .hdf5 import (
     SCHEMAS,
     read_histogram,
+    read_histograms,
     read_probabilities,
     schema_of,
     write_histogram,
+    write_histograms,
     write_probabilities,
 )
 from .provenance import PROVENANCE_KEYS, provenance
@@ -126,6 +128,14 @@ class RunStore:
     def get_histogram(self, name: str) -> Histogram:
         """The histogram stored as ``name`` (``KeyError`` if there is none)."""
         return read_histogram(self._entry(name))
+
+    def put_histograms(self, name: str, hists: Sequence[Histogram], /, *,
+                       overwrite: bool = False, **attrs: object) -> None:
+        """Store several histograms as one entry (see :func:`write_histograms`)."""
+        self._put(name, overwrite, lambda group: write_histograms(group, hists, **attrs))
+
+    def get_histograms(self, name: str) -> list[Histogram]:
+        return read_histograms(self._entry(name))
 
     def put_probabilities(self, name: str, patterns: np.ndarray | Tensor,
                           probs: np.ndarray | Tensor, /, *, overwrite: bool = False,
