@@ -1,0 +1,53 @@
+"""A run's checkpoint: one JSON document, replaced atomically, so a kill never corrupts it."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+SCHEMA = "qnn.checkpoint/1"
+
+
+class Checkpoint:
+    """The latest resumable state of a run, at ``path`` (JSON).
+
+    ``save`` writes a temporary file, fsyncs it and renames it over the old one, so the
+    file on disk is always either the previous or the new complete state.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    def __repr__(self) -> str:
+        return f"Checkpoint({str(self.path)!r})"
+
+    def exists(self) -> bool:
+        return self.path.is_file()
+
+    def save(self, state: dict[str, Any]) -> None:
+        """Replace the checkpoint with ``state`` (JSON-serialisable)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        with open(tmp, "w") as f:
+            json.dump({"schema": SCHEMA, "state": state}, f, allow_nan=True)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.path)
+
+    def load(self) -> dict[str, Any] | None:
+        """The saved state, ``None`` if there is none.
+
+        Raises:
+            ValueError: the file is not a checkpoint of this schema (names the path).
+        """
+        if not self.exists():
+            return None
+        try:
+            document = json.loads(self.path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise ValueError(f"{self.path}: not a readable checkpoint: {err}") from err
+        if not isinstance(document, dict) or document.get("schema") != SCHEMA:
+            raise ValueError(f"{self.path}: not a {SCHEMA} checkpoint")
+        return document["state"]
