@@ -163,11 +163,78 @@ def _emulator(args: argparse.Namespace) -> int:
     return 0
 
 
+FAMILIES = ("bbs",)  # experiments/<family>.py, each a Sacred Experiment named ``ex``
+
+
+def _add_run(sub: argparse._SubParsersAction) -> None:
+    run = sub.add_parser(
+        "run", help="run an experiment (Sacred): qnn run bbs with smoke seed=3",
+        description="Run one experiment family as a Sacred experiment. Everything after the "
+                    "family goes to Sacred: 'with' named configs and key=value updates, "
+                    "'print_config', -F DIR, ... Runs are stored under RUNS_DIR/<family>/<id>/.")
+    run.add_argument("family", choices=FAMILIES)
+    run.add_argument("--runs-dir", default="runs", help="FileStorageObserver base (default runs)")
+    run.add_argument("--resume", metavar="RUN_DIR", default=None,
+                     help="continue an interrupted run from its checkpoint, as a new run")
+    run.add_argument("sacred_args", nargs=argparse.REMAINDER)
+    run.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    import importlib
+    from pathlib import Path
+
+    from sacred.observers import FileStorageObserver
+
+    ex = importlib.import_module(f"experiments.{args.family}").ex
+    argv = [f"qnn run {args.family}", *args.sacred_args]
+    if args.resume:
+        previous = Path(args.resume)
+        if not (previous / "config.json").is_file():
+            raise ValueError(f"--resume {args.resume}: no config.json there (not a run folder)")
+        if "with" not in argv:
+            argv.append("with")
+        at = argv.index("with") + 1
+        argv[at:at] = [str(previous / "config.json"), f"store.resume_from={str(previous)!r}"]
+    if not {"-F", "--file_storage", "-m", "--mongo_db"} & set(argv):
+        ex.observers.append(FileStorageObserver(str(Path(args.runs_dir) / args.family)))
+    run = ex.run_commandline(argv)
+    return 0 if run is not None and run.status == "COMPLETED" else 1
+
+
+def _add_figures(sub: argparse._SubParsersAction) -> None:
+    fig = sub.add_parser(
+        "figures", help="regenerate paper figures from stored runs",
+        description="Execute the analysis notebooks listed in paper/figures.toml (jupytext "
+                    "percent-format .py files) headlessly against stored runs; each writes its "
+                    "figures into the output folder.")
+    fig.add_argument("--root", default=".", help="repository root (default .)")
+    fig.add_argument("--runs-dir", default="runs")
+    fig.add_argument("--out", default="paper/figures")
+    fig.add_argument("--only", nargs="*", default=None, help="figure ids to make")
+    fig.add_argument("--label", default=None,
+                     help="draw runs of this named config instead of each figure's own "
+                          "(e.g. smoke, for a quick check)")
+    fig.set_defaults(func=_figures)
+
+
+def _figures(args: argparse.Namespace) -> int:
+    from .figures import make_figures
+
+    made = make_figures(args.root, runs_dir=args.runs_dir, out_dir=args.out, only=args.only,
+                        label=args.label)
+    for figure, files in made.items():
+        print(f"{figure}: {', '.join(str(f) for f in files)}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qnn", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     _add_demo(sub)
     _add_emulator(sub)
+    _add_run(sub)
+    _add_figures(sub)
     return parser
 
 

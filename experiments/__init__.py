@@ -1,0 +1,1 @@
+"""Sacred experiments, one per family (``qnn run <family>``); thin shells over ``qnn``."""

@@ -1,0 +1,96 @@
+"""Shared Sacred ingredients: the photonic backend (and noise), the run's HDF5 store, seeding."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+from sacred import Ingredient
+from sacred.observers import FileStorageObserver
+
+from qnn.photonics import Backend, NoiseModel, get_backend
+from qnn.photonics.pool import orca_pool
+from qnn.runs import Checkpoint
+from qnn.secrets import redact
+from qnn.store import RunStore
+
+photonics = Ingredient("photonics")
+store = Ingredient("store")
+
+STORE_FILE = "histograms.h5"
+CHECKPOINT_FILE = "checkpoint.json"
+
+
+@photonics.config
+def photonics_config():
+    backend = "exact"  # exact | cudaq-sim | orca | pool (ORCA QPUs 0..K-1 behind a QPUPool)
+    device = "cpu"  # torch device of the exact backend: cpu | cuda
+    noise = {}  # NoiseModel fields, e.g. {"transmission": 0.9, "dark_count_prob": 1e-3}
+    urls = None  # orca/pool: QPU URLs (list or comma-separated); None reads ORCA_ACCESS_URL
+    retries = 2  # pool: extra attempts per job
+    timeout = 600.0  # pool: seconds one job may take
+
+
+@photonics.capture
+def make_backend(backend: str, device: str, noise: dict, urls, retries: int,
+                 timeout: float) -> Backend:
+    """The configured backend; the bearer token comes from ``ORCA_AUTH_TOKEN`` only."""
+    check_urls(urls)
+    noise_model = NoiseModel(**noise)
+    if backend == "exact":
+        return get_backend("exact", device=device, noise=noise_model)
+    if not noise_model.is_ideal:
+        raise ValueError(f"photonics.noise={noise} applies to the exact backend only, not "
+                         f"photonics.backend={backend!r}")
+    if backend == "pool":
+        return orca_pool(urls, retries=retries, timeout=timeout)
+    return get_backend(backend, **({"urls": urls} if backend == "orca" else {}))
+
+
+def check_urls(urls) -> None:
+    """Refuse URLs that carry credentials: configs are recorded in run.json for everyone."""
+    parts = [] if urls is None else urls.split(",") if isinstance(urls, str) else list(urls)
+    for i, url in enumerate(parts):
+        if redact(url) != url:
+            raise ValueError(f"photonics.urls[{i}] carries credentials ({redact(url)}); give "
+                             "plain URLs and put the token in ORCA_AUTH_TOKEN")
+
+
+@store.config
+def store_config():
+    output_dir = None  # where histograms.h5 and checkpoint.json go; None: the run's folder
+    resume_from = None  # a previous run folder: continue from its checkpoint and histograms
+
+
+@store.capture
+def run_folder(_run, output_dir) -> Path:
+    """The run's folder: the FileStorageObserver's, else ``output_dir``, else ``./runs/tmp``."""
+    for observer in _run.observers:
+        if isinstance(observer, FileStorageObserver) and observer.dir:
+            return Path(observer.dir)
+    return Path(output_dir or "runs/tmp")
+
+
+@store.capture
+def open_run(_run, resume_from) -> tuple[RunStore, Checkpoint]:
+    """The run's HDF5 store and checkpoint; when resuming, both continue the earlier run's."""
+    folder = run_folder(_run)
+    folder.mkdir(parents=True, exist_ok=True)
+    if resume_from is not None:
+        previous = Path(resume_from)
+        if not (previous / CHECKPOINT_FILE).is_file():
+            raise ValueError(f"store.resume_from={resume_from!r} holds no {CHECKPOINT_FILE}")
+        if previous.resolve() != folder.resolve():
+            for name in (CHECKPOINT_FILE, STORE_FILE):
+                if (previous / name).is_file():
+                    shutil.copy2(previous / name, folder / name)
+        _run.info["resumed_from"] = str(previous)
+    run_store = RunStore(folder / STORE_FILE, mode="a")
+    run_store.set_attrs(sacred_run_id=str(_run._id), experiment=_run.experiment_info["name"])
+    return run_store, Checkpoint(folder / CHECKPOINT_FILE)
+
+
+def generator(seed: int) -> np.random.Generator:
+    """Sacred's seed to the one numpy Generator a run draws from (at the boundary only)."""
+    return np.random.default_rng(seed)

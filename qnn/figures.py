@@ -1,0 +1,94 @@
+"""Regenerate paper figures: run the analysis notebooks listed in the figure manifest."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MANIFEST = "paper/figures.toml"
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    """One manifest entry: which notebook draws which files from which runs."""
+
+    id: str
+    title: str
+    notebook: str
+    outputs: tuple[str, ...]
+    commands: tuple[str, ...] = field(default=())
+    smoke_commands: tuple[str, ...] = field(default=())
+
+
+def read_manifest(root: str | Path) -> list[FigureSpec]:
+    """The figures of ``paper/figures.toml``; unknown or missing keys are errors naming them."""
+    path = Path(root) / MANIFEST
+    with open(path, "rb") as f:
+        document = tomllib.load(f)
+    specs = []
+    required = {"id", "title", "notebook", "outputs", "commands"}
+    allowed = required | {"commands", "smoke_commands"}
+    for i, entry in enumerate(document.get("figure", [])):
+        missing, unknown = required - set(entry), set(entry) - allowed
+        if missing or unknown:
+            raise ValueError(f"{path}: figure[{i}] missing {sorted(missing)}, unknown "
+                             f"{sorted(unknown)}")
+        specs.append(FigureSpec(**{k: tuple(v) if isinstance(v, list) else v
+                                   for k, v in entry.items()}))
+    return specs
+
+
+def make_figures(root: str | Path = ".", *, runs_dir: str | Path = "runs",
+                 out_dir: str | Path = "paper/figures", only: list[str] | None = None,
+                 label: str | None = None, timeout: float = 1800.0) -> dict[str, list[Path]]:
+    """Execute each needed notebook once, headless (Agg), and check its outputs exist.
+
+    Notebooks read ``QNN_RUNS_DIR`` and ``QNN_FIGURES_DIR`` from the environment, so the
+    same file runs unchanged in Jupyter (via jupytext) and here. Each notebook knows which
+    named configs its figures draw; ``label`` (``QNN_LABEL``) makes it draw that one instead,
+    e.g. ``"smoke"`` to check the whole chain on quick runs.
+
+    Returns:
+        figure id -> the files it wrote.
+
+    Raises:
+        ValueError: an unknown figure id; RuntimeError: a notebook failed or wrote nothing.
+    """
+    root, out = Path(root), Path(out_dir)
+    specs = read_manifest(root)
+    if only:
+        unknown = sorted(set(only) - {s.id for s in specs})
+        if unknown:
+            raise ValueError(f"unknown figure id(s) {unknown}; known: {[s.id for s in specs]}")
+        specs = [s for s in specs if s.id in only]
+    out.mkdir(parents=True, exist_ok=True)
+    done: set[str] = set()
+    made = {}
+    for spec in specs:
+        if spec.notebook not in done:
+            _execute(root / spec.notebook, Path(runs_dir), out, label, timeout)
+            done.add(spec.notebook)
+        files = [out / name for name in spec.outputs]
+        missing = [str(f) for f in files if not f.is_file()]
+        if missing:
+            raise RuntimeError(f"{spec.notebook} did not write {missing} for figure {spec.id}")
+        made[spec.id] = files
+    return made
+
+
+def _execute(notebook: Path, runs_dir: Path, out: Path, label: str | None,
+             timeout: float) -> None:
+    env = {**os.environ, "QNN_RUNS_DIR": str(runs_dir.resolve()),
+           "QNN_FIGURES_DIR": str(out.resolve()), "MPLBACKEND": "Agg"}
+    env.pop("QNN_LABEL", None)
+    if label:
+        env["QNN_LABEL"] = label
+    result = subprocess.run([sys.executable, str(notebook)], env=env, capture_output=True,
+                            text=True, timeout=timeout, cwd=notebook.parent)
+    if result.returncode != 0:
+        raise RuntimeError(f"{notebook} failed (exit {result.returncode}):\n"
+                           f"{result.stderr[-3000:]}")
