@@ -1,0 +1,55 @@
+"""Result rows (one dict per task) grouped and summarised for tables and figures."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+
+def aggregate(rows: Sequence[dict[str, Any]], by: Sequence[str],
+              metrics: Sequence[str]) -> list[dict[str, Any]]:
+    """Mean, standard deviation and count of ``metrics`` per group of ``by`` keys.
+
+    Booleans average to rates (``success`` -> fraction solved). Groups come out sorted.
+
+    Returns:
+        One dict per group: the ``by`` keys, ``n``, and ``<metric>_mean`` / ``<metric>_std``
+        (population std; ``nan`` for a metric missing from every row of the group).
+    """
+    groups: dict[tuple, list[dict[str, Any]]] = {}
+    for i, row in enumerate(rows):
+        missing = [key for key in by if key not in row]
+        if missing:
+            raise ValueError(f"rows[{i}] lacks grouping key(s) {missing}")
+        groups.setdefault(tuple(row[key] for key in by), []).append(row)
+    out = []
+    for key in sorted(groups, key=lambda k: tuple(map(str, k)) if not _sortable(k) else k):
+        members = groups[key]
+        summary: dict[str, Any] = dict(zip(by, key, strict=True)) | {"n": len(members)}
+        for metric in metrics:
+            values = np.array([float(r[metric]) for r in members if r.get(metric) is not None])
+            summary[f"{metric}_mean"] = float(values.mean()) if values.size else float("nan")
+            summary[f"{metric}_std"] = float(values.std()) if values.size else float("nan")
+        out.append(summary)
+    return out
+
+
+def pivot(summary: Sequence[dict[str, Any]], row_key: str, column_key: str,
+          value: str) -> tuple[list, list, np.ndarray]:
+    """``(rows, columns, table)`` with ``table[i, j]`` the value of row ``i``, column ``j``."""
+    rows = sorted({s[row_key] for s in summary})
+    columns = sorted({s[column_key] for s in summary})
+    table = np.full((len(rows), len(columns)), np.nan)
+    for s in summary:
+        table[rows.index(s[row_key]), columns.index(s[column_key])] = s[value]
+    return rows, columns, table
+
+
+def _sortable(key: tuple) -> bool:
+    try:
+        sorted([key, key])
+    except TypeError:
+        return False
+    return True

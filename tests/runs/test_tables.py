@@ -1,0 +1,31 @@
+"""Grouping result rows: rates, means, spreads and pivots computed by hand."""
+
+import numpy as np
+import pytest
+
+from qnn.runs.tables import aggregate, pivot
+
+ROWS = [
+    {"method": "bbs", "size": 10, "success": True, "rel_error": 0.0},
+    {"method": "bbs", "size": 10, "success": False, "rel_error": 0.2},
+    {"method": "sa", "size": 10, "success": True, "rel_error": 0.0},
+    {"method": "bbs", "size": 20, "success": True, "rel_error": None},
+]
+
+
+def test_aggregate_gives_rates_means_and_counts():
+    summary = aggregate(ROWS, by=("method", "size"), metrics=("success", "rel_error"))
+    assert [(s["method"], s["size"], s["n"]) for s in summary] == [
+        ("bbs", 10, 2), ("bbs", 20, 1), ("sa", 10, 1)]
+    assert summary[0]["success_mean"] == 0.5 and summary[0]["rel_error_mean"] == pytest.approx(0.1)
+    assert summary[0]["rel_error_std"] == pytest.approx(0.1)
+    assert np.isnan(summary[1]["rel_error_mean"])
+
+
+def test_pivot_and_errors():
+    summary = aggregate(ROWS, by=("method", "size"), metrics=("success",))
+    rows, cols, table = pivot(summary, "method", "size", "success_mean")
+    assert rows == ["bbs", "sa"] and cols == [10, 20]
+    np.testing.assert_array_equal(table, [[0.5, 1.0], [1.0, np.nan]])
+    with pytest.raises(ValueError, match=r"rows\[0\] lacks grouping key\(s\) \['problem'\]"):
+        aggregate(ROWS, by=("problem",), metrics=())
