@@ -47,7 +47,7 @@ class QUBO:
         x = np.asarray(bits, dtype=np.float64)
         if x.shape[-1] != self.n_bits:
             raise ValueError(f"bitstrings have {x.shape[-1]} bits, the QUBO has {self.n_bits}")
-        return np.einsum("...i,ij,...j->...", x, self.matrix, x) + self.offset
+        return ((x @ self.matrix) * x).sum(-1) + self.offset
 
     def expected_energy(self, probs: Tensor) -> Tensor:
         """``E[C(x)]`` for independent bits with ``P(x_i = 1) = probs[..., i]`` (torch, exact).
