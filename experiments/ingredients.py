@@ -86,11 +86,28 @@ def open_run(_run, resume_from) -> tuple[RunStore, Checkpoint]:
                 if (previous / name).is_file():
                     shutil.copy2(previous / name, folder / name)
         _run.info["resumed_from"] = str(previous)
+    _run.info["versions"] = package_versions()
     run_store = RunStore(folder / STORE_FILE, mode="a")
     run_store.set_attrs(sacred_run_id=str(_run._id), experiment=_run.experiment_info["name"])
     return run_store, Checkpoint(folder / CHECKPOINT_FILE)
 
 
-def generator(seed: int) -> np.random.Generator:
-    """Sacred's seed to the one numpy Generator a run draws from (at the boundary only)."""
-    return np.random.default_rng(seed)
+def package_versions() -> dict[str, str]:
+    """Full versions of the packages that decide a run's numbers (local tags like +cpu kept)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for name in ("photonic-qnn", "torch", "numpy", "scipy", "h5py", "numba", "cudaq", "ortools"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            pass
+    return out
+
+
+def record_versions(ex) -> None:
+    """Name those packages in every run.json (Sacred accepts only public version numbers:
+    the full ones, e.g. torch's ``+cpu``, go into ``info.json`` by :func:`open_run`)."""
+    for name, full in package_versions().items():
+        ex.add_package_dependency(name, full.split("+")[0])
+

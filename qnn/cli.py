@@ -176,15 +176,17 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--runs-dir", default="runs", help="FileStorageObserver base (default runs)")
     run.add_argument("--resume", metavar="RUN_DIR", default=None,
                      help="continue an interrupted run from its checkpoint, as a new run")
-    run.add_argument("sacred_args", nargs=argparse.REMAINDER)
-    run.set_defaults(func=_run)
+    run.set_defaults(func=_run)  # the words argparse does not know go to Sacred
 
 
 def _run(args: argparse.Namespace) -> int:
     import importlib
+    import warnings
     from pathlib import Path
 
-    from sacred.observers import FileStorageObserver
+    with warnings.catch_warnings():  # sacred 0.8 imports the deprecated pkg_resources
+        warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
+        from sacred.observers import FileStorageObserver
 
     ex = importlib.import_module(f"experiments.{args.family}").ex
     argv = [f"qnn run {args.family}", *args.sacred_args]
@@ -239,7 +241,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if args.command == "run":
+        args.sacred_args = extra
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return args.func(args)
     except (ValueError, OSError) as err:

@@ -47,6 +47,26 @@ def pivot(summary: Sequence[dict[str, Any]], row_key: str, column_key: str,
     return rows, columns, table
 
 
+def gap_curves(rows: Sequence[dict[str, Any]], curve: str = "curve_best_cost"
+               ) -> tuple[np.ndarray, np.ndarray, int]:
+    """Mean and std over rows of a per-update cost curve as a relative gap to the optimum,
+    ``(cost - optimum) / |optimum|`` (plain difference when the optimum is 0).
+
+    Returns:
+        ``mean`` and ``std``, each ``(updates,)``, and the number of rows averaged.
+    """
+    curves = [np.asarray(r[curve], dtype=float) for r in rows if r.get(curve) is not None]
+    if not curves:
+        raise ValueError(f"no row holds {curve!r}")
+    lengths = {len(c) for c in curves}
+    if len(lengths) != 1:
+        raise ValueError(f"{curve} curves have different lengths {sorted(lengths)}")
+    optima = np.array([r["optimum"] for r in rows if r.get(curve) is not None], dtype=float)
+    scale = np.where(optima == 0, 1.0, np.abs(optima))[:, None]
+    gaps = (np.vstack(curves) - optima[:, None]) / scale
+    return gaps.mean(axis=0), gaps.std(axis=0), len(curves)
+
+
 def _sortable(key: tuple) -> bool:
     try:
         sorted([key, key])

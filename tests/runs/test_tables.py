@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from qnn.runs.tables import aggregate, pivot
+from qnn.runs.tables import aggregate, gap_curves, pivot
 
 ROWS = [
     {"method": "bbs", "size": 10, "success": True, "rel_error": 0.0},
@@ -29,3 +29,15 @@ def test_pivot_and_errors():
     np.testing.assert_array_equal(table, [[0.5, 1.0], [1.0, np.nan]])
     with pytest.raises(ValueError, match=r"rows\[0\] lacks grouping key\(s\) \['problem'\]"):
         aggregate(ROWS, by=("problem",), metrics=())
+
+
+def test_gap_curves_are_relative_to_each_optimum():
+    rows = [{"optimum": -10.0, "curve_best_cost": [-5.0, -10.0]},
+            {"optimum": 0.0, "curve_best_cost": [1.0, 0.0]},
+            {"optimum": -4.0}]
+    mean, std, n = gap_curves(rows)
+    assert n == 2
+    np.testing.assert_allclose(mean, [0.75, 0.0])
+    np.testing.assert_allclose(std, [0.25, 0.0])
+    with pytest.raises(ValueError, match="different lengths"):
+        gap_curves(rows + [{"optimum": 1.0, "curve_best_cost": [1.0]}])

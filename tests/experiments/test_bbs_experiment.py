@@ -1,0 +1,109 @@
+"""The BBS experiment end to end as a user runs it: qnn run, kill and --resume, qnn figures."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from qnn.cli import main
+from qnn.runs import Checkpoint, find_runs
+from qnn.store import RunStore
+
+ROOT = Path(__file__).resolve().parents[2]
+QNN = [sys.executable, "-m", "qnn.cli"]
+SMOKE_BBS_UPDATES = 2 * 3 * 3 * 10  # instances x problems x BBS variants x updates
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    runs = tmp_path_factory.mktemp("runs")
+    assert main(["run", "bbs", "--runs-dir", str(runs), "with", "smoke", "seed=11"]) == 0
+    return runs
+
+
+def tasks_without_timing(run_dir):
+    rows = json.loads((run_dir / "results.json").read_text())["tasks"]
+    return [{k: v for k, v in row.items() if k != "seconds"} for row in rows]
+
+
+def test_smoke_run_folder_holds_records_metrics_and_every_histogram(smoke_run):
+    (run,) = find_runs(smoke_run, "bbs", label="smoke")
+    assert run.status == "COMPLETED" and run.config["seed"] == 11
+    record = json.loads((run.path / "run.json").read_text())
+    assert record["experiment"]["repositories"][0]["commit"]
+    assert any(dep.startswith("torch==") for dep in record["experiment"]["dependencies"])
+    assert json.loads((run.path / "metrics.json").read_text())
+    with RunStore(run.path / "histograms.h5", "r") as store:
+        names = store.names()
+        assert len(names) == SMOKE_BBS_UPDATES
+        hists = store.get_histograms(names[0])
+        assert store.get_attrs()["git_commit"] and store.get_attrs()["sacred_run_id"] == "1"
+    # one unshifted and 2 x n_bs shifted parameter sets, 20 shots each, threshold clicks
+    assert all(h.detection == "threshold" and h.shots == 20 for h in hists)
+    rows = run.results("tasks")
+    assert {r["method"] for r in rows} == {"bbs", "bbs_frozen", "bbs_random_clicks", "sa",
+                                           "random", "gw"}
+    assert all(r["best_cost"] >= r["optimum"] - 1e-9 for r in rows)
+
+
+def test_figures_regenerate_from_the_smoke_run(smoke_run, tmp_path):
+    out = tmp_path / "figures"
+    assert main(["figures", "--root", str(ROOT), "--runs-dir", str(smoke_run), "--out",
+                 str(out), "--label", "smoke"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == [
+        "bbs_ablations.png", "bbs_success_vs_size.png", "bbs_table.csv",
+        "bbs_training_curves.png"]
+
+
+def test_killed_run_resumes_to_the_uninterrupted_result(tmp_path):
+    runs = tmp_path / "runs"
+    args = ["run", "bbs", "--runs-dir", str(runs)]
+    first = subprocess.Popen([*QNN, *args, "with", "smoke", "seed=5"], cwd=tmp_path,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    checkpoint = runs / "bbs" / "1" / "checkpoint.json"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # kill mid-study, once a few tasks are done
+        state = Checkpoint(checkpoint).load()
+        if state is not None and len(state["rows"]) >= 4:
+            break
+        time.sleep(0.05)
+    first.send_signal(signal.SIGKILL)
+    first.wait(30)
+    assert not (runs / "bbs" / "1" / "results.json").exists()
+
+    resumed = subprocess.run([*QNN, *args, "--resume", str(runs / "bbs" / "1")], cwd=tmp_path,
+                             capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    straight = subprocess.run([*QNN, *args, "with", "smoke", "seed=5"], cwd=tmp_path,
+                              capture_output=True, text=True, timeout=300)
+    assert straight.returncode == 0, straight.stderr[-2000:]
+
+    assert tasks_without_timing(runs / "bbs" / "2") == tasks_without_timing(runs / "bbs" / "3")
+    with RunStore(runs / "bbs" / "2" / "histograms.h5", "r") as a, \
+            RunStore(runs / "bbs" / "3" / "histograms.h5", "r") as b:
+        assert a.names() == b.names()
+        assert all(a.get_histograms(n) == b.get_histograms(n) for n in a.names()[::7])
+    info = json.loads((runs / "bbs" / "2" / "info.json").read_text())
+    assert info["resumed_from"] == str(runs / "bbs" / "1")
+
+
+@pytest.mark.parametrize(("update", "message"), [
+    ("bogus_key=1", "bogus_key"),
+    ("bbs.lr=0.1", "unknown key(s) ['lr']"),
+    ("problems=['tsp']", "problems=['tsp']: choose from"),
+    ("photonics.urls=['http://user:pw@qpu:8080']", "carries credentials"),
+])
+def test_bad_config_fails_before_any_work_naming_the_key(tmp_path, update, message):
+    result = subprocess.run([*QNN, "run", "bbs", "--runs-dir", str(tmp_path), "with", "smoke",
+                             update], capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    assert result.returncode != 0
+    assert message in result.stderr + result.stdout
+    assert "pw@" not in (result.stderr + result.stdout)
+    assert not list(tmp_path.rglob("histograms.h5")) or not any(
+        RunStore(p, "r").names() for p in tmp_path.rglob("histograms.h5"))
