@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from pathlib import Path
 
-import numpy as np
 from sacred import Ingredient
 from sacred.observers import FileStorageObserver
 
@@ -98,10 +98,8 @@ def package_versions() -> dict[str, str]:
 
     out = {}
     for name in ("photonic-qnn", "torch", "numpy", "scipy", "h5py", "numba", "cudaq", "ortools"):
-        try:
+        with contextlib.suppress(PackageNotFoundError):
             out[name] = version(name)
-        except PackageNotFoundError:
-            pass
     return out
 
 
