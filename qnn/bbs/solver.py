@@ -1,0 +1,305 @@
+"""The Bosonic Binary Solver: a TBI's click samples, XOR trainable flips, minimise a QUBO."""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from ..photonics.backends.base import Backend, ProbabilityBackend
+from ..photonics.circuit import TBICircuit, n_beam_splitters
+from ..photonics.fock import n_fock_states
+from ..photonics.histogram import Histogram
+from ..problems.qubo import QUBO
+from .config import BBSConfig
+from .estimators import (
+    exact_expected_cost,
+    random_clicks,
+    sample_costs,
+    shift_gradient,
+    shifted_angle_sets,
+    shuffled_samples,
+    tile_candidates,
+)
+from .flips import flip_probabilities, initial_flip_params, mean_binary_entropy
+from .optim import descend, initial_moments
+from .state import HISTORY_KEYS, BBSResult, BBSState, StepReport
+
+MAX_EXACT_STATES = 1 << 22  # Fock states gradient="exact" may build (memory of autograd)
+
+
+class BBSSolver:
+    """Minimise ``qubo`` over ``x = y XOR b``: ``y`` TBI click patterns, ``b`` trainable flips.
+
+    The circuit has ``m = min(n, config.max_modes)`` modes, input ``1, 0, 1, 0, …``,
+    the configured loops shorter than ``m``, no phase shifters, and threshold detection.
+    Each update (``step``):
+
+    1. samples ``shots · ceil(n/m)`` click patterns for the current angles and, for the
+       shift rule, for all ``2 n_bs`` shifted angle sets, in ONE ``backend.sample_batch``
+       call (one batched SLOS call on ``exact``; spread over the QPUs of a ``QPUPool``).
+       With ``gradient="exact"`` the one ``probabilities`` call that gives the gradient
+       also supplies the unshifted samples (drawn from that exact distribution);
+    2. estimates ``f = mean_y E_b C(y XOR b)`` per parameter set (closed form in ``b``);
+    3. angle gradient by the two-term shift rule (or autograd for ``gradient="exact"``);
+       flip gradient by autograd through the closed form, averaged over the unshifted
+       ``y`` (plus the entropy penalty);
+    4. draws ``b`` for each unshifted ``y``, evaluates the candidates ``x`` and keeps the
+       best ever seen; then takes one optimiser step on angles and flip parameters.
+
+    Cost-evaluation accounting (``StepReport.evaluations``): every closed-form
+    ``E_b C(y XOR b)`` counts as one evaluation (it costs as much as one ``C(x)``), and so
+    does every candidate ``x`` and every one-flip cost difference of the sampled flip
+    gradient (as the simulated-annealing baseline counts its proposals). Per update that
+    is ``S·(2 n_bs + 1) + S + n·S`` for the shift rule with ``flip_gradient="sampled"``
+    (``S + S + n·S`` with frozen angles; ``n·S`` less with ``"closed_form"``) and
+    ``ceil(n/m)·K + S`` for ``gradient="exact"`` (``K`` click patterns). The paper counts
+    ``S·(2 n_bs + 2m + 1)``: both costs of each flipped pair, where one is the candidate's.
+
+    Args:
+        qubo: the cost to minimise.
+        backend: any :class:`Backend` (or ``QPUPool``); ``gradient="exact"`` needs a
+            :class:`ProbabilityBackend`.
+        config: hyper-parameters; ``None`` means ``BBSConfig()``.
+    """
+
+    def __init__(self, qubo: QUBO, backend: Backend, config: BBSConfig | None = None) -> None:
+        self.qubo, self.backend = qubo, backend
+        self.config = config = BBSConfig() if config is None else config
+        n = qubo.n_bits
+        self.n_modes = m = min(n, config.max_modes)
+        self.n_tiles = math.ceil(n / m)
+        self.loop_lengths = tuple(length for length in config.loop_lengths if length < m)
+        if not self.loop_lengths:
+            raise ValueError(
+                f"BBSConfig.loop_lengths={config.loop_lengths} has no loop shorter than the"
+                f" {m} modes of this {n}-bit problem"
+            )
+        self.input_state = tuple((i + 1) % 2 for i in range(m))
+        self.n_bs = n_beam_splitters(m, self.loop_lengths)
+        if config.gradient == "exact":
+            self._check_exact()
+
+    def _check_exact(self) -> None:
+        if not isinstance(self.backend, ProbabilityBackend):
+            raise TypeError(
+                f"BBSConfig.gradient='exact' needs a ProbabilityBackend, got {self.backend!r}"
+            )
+        size = n_fock_states(self.n_modes, sum(self.input_state))
+        if size > MAX_EXACT_STATES:
+            raise ValueError(
+                f"BBSConfig.gradient='exact' needs the full distribution of {self.n_modes} modes"
+                f" and {sum(self.input_state)} photons ({size:,} Fock states, above"
+                f" {MAX_EXACT_STATES:,}); lower max_modes or use gradient='shift'"
+            )
+
+    @property
+    def n_bits(self) -> int:
+        return self.qubo.n_bits
+
+    @property
+    def paper_evaluations_per_update(self) -> int:
+        """The paper's cost-evaluation budget per update, ``S·(2 n_bs + 2m + 1)``."""
+        return self.config.shots * (2 * self.n_bs + 2 * self.n_modes + 1)
+
+    def circuit(self, bs_angles: np.ndarray | torch.Tensor) -> TBICircuit:
+        """The solver's TBI with ``(*batch, n_bs)`` beam-splitter angles."""
+        return TBICircuit(self.input_state, self.loop_lengths, torch.as_tensor(bs_angles))
+
+    # ----------------------------------------------------------------- state
+    def init_state(self, rng: np.random.Generator) -> BBSState:
+        """Angles uniform on ``[0, 2π)`` and flips at ``init_flip``, drawn from ``rng``.
+
+        The run continues on a child generator spawned from ``rng``, whose state the
+        returned :class:`BBSState` carries.
+        """
+        cfg = self.config
+        angles = rng.uniform(0.0, 2 * np.pi, self.n_bs)
+        child = rng.spawn(1)[0]
+        return BBSState(
+            step=0,
+            bs_angles=angles,
+            flip_params=initial_flip_params(self.n_bits, cfg.flip_param, cfg.init_flip),
+            moments={"angles": initial_moments(cfg.optimizer, self.n_bs),
+                     "flips": initial_moments(cfg.optimizer, self.n_bits)},
+            best_bits=None,
+            best_cost=math.inf,
+            rng_state=copy.deepcopy(child.bit_generator.state),
+        )
+
+    def _check_state(self, state: BBSState) -> None:
+        for name, size in (("bs_angles", self.n_bs), ("flip_params", self.n_bits)):
+            shape = np.shape(getattr(state, name))
+            if shape != (size,):
+                raise ValueError(f"BBSState.{name} has shape {shape}, this solver needs ({size},)")
+
+    # ----------------------------------------------------------------- one update
+    def step(self, state: BBSState) -> tuple[BBSState, StepReport]:
+        """One update; returns the new state and its report (``state`` is not modified)."""
+        self._check_state(state)
+        cfg, rng = self.config, state.rng()
+        params = torch.tensor(state.flip_params, dtype=torch.float64, requires_grad=True)
+        probs = flip_probabilities(params, cfg.flip_param)
+        if cfg.gradient == "exact":
+            objective, angle_grad, expectations, hists = self._exact_objective(
+                state.bs_angles, probs, rng)
+            labels = ["unshifted"]
+        else:
+            labels, hists = self._sample(state.bs_angles, rng)
+        clicks, records, click_rate = self._clicks(labels, hists, rng)
+        if cfg.gradient == "shift":
+            objective, angle_grad, expectations = self._shift_objective(clicks, probs)
+        candidates, flips, costs = self._candidates(clicks[0], probs.detach().numpy(), rng)
+        flip_objective, flip_evaluations = objective, 0
+        if cfg.gradient == "shift" and cfg.flip_gradient == "sampled":
+            # E[C] is linear in each p_i: its slope is C(b_i = 1) - C(b_i = 0) = ±ΔC(flip i).
+            slopes = ((1.0 - 2.0 * flips) * self.qubo.delta_flip(candidates)).mean(axis=0)
+            flip_objective = (probs * torch.as_tensor(slopes)).sum()
+            flip_evaluations = candidates.size
+        loss = flip_objective
+        if cfg.entropy_penalty > 0:
+            loss = loss + cfg.entropy_penalty * mean_binary_entropy(probs)
+        flip_grad = torch.autograd.grad(loss, params)[0].numpy()
+        best = int(np.argmin(costs))
+        best_bits, best_cost = state.best_bits, state.best_cost
+        if costs[best] < best_cost:
+            best_bits, best_cost = candidates[best].copy(), float(costs[best])
+        evaluations = expectations + candidates.shape[0] + flip_evaluations
+        expected_cost = float(objective.detach())
+        new_state = self._advance(state, angle_grad, flip_grad, best_bits, best_cost, rng, {
+            "expected_cost": expected_cost, "best_cost": best_cost,
+            "click_rate": click_rate, "evaluations": evaluations,
+        })
+        report = StepReport(
+            step=new_state.step, expected_cost=expected_cost, best_cost=best_cost,
+            candidate_cost=float(costs[best]), click_rate=click_rate, evaluations=evaluations,
+            angle_grad=angle_grad, flip_grad=flip_grad, histograms=records,
+        )
+        return new_state, report
+
+    def _sample(self, bs_angles: np.ndarray, rng: np.random.Generator
+                ) -> tuple[list[str], list[Histogram]]:
+        """Labels and threshold histograms (``shots · n_tiles`` shots) of the unshifted set and,
+        unless angles are frozen, every shifted set: one ``sample_batch`` call."""
+        shifted = not self.config.freeze_angles
+        sets = shifted_angle_sets(bs_angles, self.config.shift) if shifted else bs_angles[None]
+        labels = _labels(self.n_bs) if shifted else ["unshifted"]
+        seed = int(rng.integers(2**63))
+        hists = self.backend.sample_batch(self.circuit(sets), self.config.shots * self.n_tiles,
+                                          seed=seed, detection="threshold")
+        if len(hists) != len(labels):
+            raise RuntimeError(f"backend returned {len(hists)} histograms for {len(labels)} sets")
+        return labels, [h if h.detection == "threshold" else h.to_threshold() for h in hists]
+
+    def _clicks(self, labels: list[str], hists: list[Histogram], rng: np.random.Generator
+                ) -> tuple[torch.Tensor, list[tuple[str, Histogram]], float]:
+        """``(B, S, n)`` candidates ``y`` per set (random clicks for the ablation), the labelled
+        histograms to report, and the mean click rate of the unshifted boson samples."""
+        samples = [shuffled_samples(h.patterns, h.counts, rng) for h in hists]
+        click_rate = float(samples[0].mean())
+        records = list(zip(labels, hists, strict=True))
+        if self.config.sampler == "random_clicks":
+            samples = [random_clicks(s, rng) for s in samples]
+            records += [(f"random_clicks/{label}", Histogram.from_samples(s, "threshold"))
+                        for label, s in zip(labels, samples, strict=True)]
+        clicks = np.stack([tile_candidates(s, self.n_bits) for s in samples])
+        return torch.as_tensor(clicks, dtype=torch.float64), records, click_rate
+
+    def _shift_objective(self, clicks: torch.Tensor, probs: torch.Tensor
+                         ) -> tuple[torch.Tensor, np.ndarray | None, int]:
+        """Sample estimate of ``E_y E_b C`` (autograd in the flips), the shift-rule angle
+        gradient (``None`` when frozen), and the number of expectations evaluated."""
+        objective = sample_costs(self.qubo, clicks[0], probs).mean()
+        angle_grad = None
+        if clicks.shape[0] > 1:
+            costs = sample_costs(self.qubo, clicks, probs.detach()).mean(-1).numpy()
+            angle_grad = shift_gradient(costs, self.config.shift_denominator)
+        return objective, angle_grad, clicks.shape[0] * clicks.shape[1]
+
+    def _exact_objective(self, bs_angles: np.ndarray, probs: torch.Tensor,
+                         rng: np.random.Generator
+                         ) -> tuple[torch.Tensor, np.ndarray | None, int, list[Histogram]]:
+        """Exact ``E_y E_b C`` (autograd in angles and flips), its angle gradient, its cost
+        in evaluations, and ``shots · n_tiles`` click samples drawn from the same exact
+        distribution (one probabilities call, no second simulation)."""
+        frozen = self.config.freeze_angles
+        angles = torch.tensor(bs_angles, dtype=torch.float64, requires_grad=not frozen)
+        patterns, click_probs = self.backend.probabilities(self.circuit(angles), "threshold")
+        patterns, click_probs = patterns.cpu(), click_probs.cpu()
+        value = exact_expected_cost(
+            self.qubo, patterns, click_probs, probs,
+            independent=self.config.sampler == "random_clicks",
+        )
+        angle_grad = None
+        if not frozen:
+            angle_grad = torch.autograd.grad(value, angles, retain_graph=True)[0].numpy()
+        table = click_probs.detach().numpy()
+        counts = rng.multinomial(self.config.shots * self.n_tiles, table / table.sum())
+        hist = Histogram(patterns.numpy().astype(np.uint8), counts, "threshold")
+        return value, angle_grad, self.n_tiles * patterns.shape[0], [hist]
+
+    def _candidates(self, clicks: torch.Tensor, probs: np.ndarray, rng: np.random.Generator
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(S, n)`` uint8 candidates ``y XOR b``, their fresh flips ``b``, ``(S,)`` costs."""
+        flips = (rng.random(clicks.shape) < probs).astype(np.uint8)
+        candidates = clicks.numpy().astype(np.uint8) ^ flips
+        return candidates, flips, self.qubo.energy(candidates)
+
+    def _advance(self, state: BBSState, angle_grad: np.ndarray | None, flip_grad: np.ndarray,
+                 best_bits: np.ndarray | None, best_cost: float, rng: np.random.Generator,
+                 entries: dict) -> BBSState:
+        cfg, t = self.config, state.step + 1
+        angles, angle_moments = state.bs_angles.copy(), state.moments["angles"]
+        if angle_grad is not None:
+            angles, angle_moments = descend(cfg.optimizer, angles, angle_grad, cfg.lr_angles,
+                                            angle_moments, t)
+        flips, flip_moments = descend(cfg.optimizer, state.flip_params, flip_grad, cfg.lr_flips,
+                                      state.moments["flips"], t)
+        return BBSState(
+            step=t, bs_angles=angles, flip_params=flips,
+            moments={"angles": angle_moments, "flips": flip_moments},
+            best_bits=best_bits, best_cost=best_cost,
+            rng_state=copy.deepcopy(rng.bit_generator.state),
+            history={k: [*state.history[k], entries[k]] for k in HISTORY_KEYS},
+        )
+
+    # ----------------------------------------------------------------- whole runs
+    def run(self, state: BBSState, *, until: int | None = None,
+            on_step: Callable[[BBSState, StepReport], None] | None = None) -> BBSResult:
+        """Update until ``state.step == until`` (default ``config.updates``).
+
+        Args:
+            state: where to start (from :meth:`init_state` or a checkpoint).
+            until: total number of updates to reach; lets a caller stop early and resume.
+            on_step: called with ``(new_state, report)`` after every update (progress,
+                storing histograms, checkpointing).
+        """
+        target = self.config.updates if until is None else until
+        if target < state.step:
+            raise ValueError(f"until={target} is before the state's step {state.step}")
+        while state.step < target:
+            state, report = self.step(state)
+            if on_step is not None:
+                on_step(state, report)
+        return self.result(state)
+
+    def result(self, state: BBSState) -> BBSResult:
+        """The :class:`BBSResult` of a state that has done at least one update."""
+        if state.best_bits is None:
+            raise ValueError("BBSState.step=0: no candidate has been evaluated yet")
+        return BBSResult(
+            best_bits=state.best_bits.copy(),
+            best_cost=state.best_cost,
+            history={k: np.asarray(state.history[k]) for k in HISTORY_KEYS},
+            evaluations=state.evaluations,
+            state=state,
+        )
+
+
+def _labels(n_bs: int) -> list[str]:
+    """Histogram labels in :func:`shifted_angle_sets` order."""
+    return ["unshifted", *(f"plus/{j}" for j in range(n_bs)),
+            *(f"minus/{j}" for j in range(n_bs))]

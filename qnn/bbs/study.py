@@ -1,0 +1,266 @@
+"""The BBS study: problem families x sizes x instances x methods, resumable, one row per task."""
+
+from __future__ import annotations
+
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from ..photonics.backends.base import Backend
+from ..problems import (
+    QUBO,
+    cpsat_optimum,
+    decode_knapsack,
+    decode_schedule,
+    erdos_renyi_graph,
+    goemans_williamson,
+    hill_climbing,
+    jssp_qubo,
+    knapsack_qubo,
+    maxcut_qubo,
+    optimum,
+    random_jobshop,
+    random_knapsack,
+    random_search,
+    simulated_annealing,
+)
+from ..problems.knapsack import slack_coefficients
+from ..runs import Checkpoint, RunSink
+from .config import BBSConfig
+from .solver import BBSSolver
+from .state import BBSState
+
+PROBLEMS = ("maxcut", "knapsack", "jssp")
+BBS_METHODS = {"bbs": {}, "bbs_frozen": {"freeze_angles": True},
+               "bbs_random_clicks": {"sampler": "random_clicks"}}
+METHODS = (*BBS_METHODS, "sa", "random", "hill_climbing", "gw")
+JSSP_SIZE_TOLERANCE = 2  # JSSP QUBO sizes come in steps; accept n_bits in [size - 2, size]
+
+
+@dataclass(frozen=True)
+class StudySpec:
+    """What to run. Every field is validated before any work starts.
+
+    Attributes:
+        problems: problem families, from :data:`PROBLEMS`.
+        sizes: target QUBO sizes (bits) per family (JSSP: within 2 bits below).
+        instances: random instances per (family, size).
+        methods: from :data:`METHODS`; classical baselines get the cost-evaluation budget
+            that ``bbs`` spent on the same instance (``gw`` is Max-Cut only and unbudgeted).
+        bbs: the solver's hyper-parameters (ablation methods override one field each).
+        checkpoint_every: BBS updates between checkpoints.
+        optimum_time_limit: seconds CP-SAT may take to prove an optimum beyond brute force.
+    """
+
+    problems: tuple[str, ...] = ("maxcut",)
+    sizes: tuple[int, ...] = (12,)
+    instances: int = 5
+    methods: tuple[str, ...] = ("bbs", "sa", "random")
+    bbs: BBSConfig = field(default_factory=BBSConfig)
+    checkpoint_every: int = 10
+    optimum_time_limit: float = 30.0
+
+    def __post_init__(self) -> None:
+        for name, allowed in (("problems", PROBLEMS), ("methods", METHODS)):
+            values = tuple(getattr(self, name))
+            bad = [v for v in values if v not in allowed]
+            if bad or not values:
+                raise ValueError(f"{name}={list(values)}: choose from {list(allowed)}")
+            object.__setattr__(self, name, values)
+        sizes = tuple(self.sizes)
+        if not sizes or any(not isinstance(s, int) or s < 4 for s in sizes):
+            raise ValueError(f"sizes={list(sizes)} must be integers >= 4")
+        object.__setattr__(self, "sizes", sizes)
+        if not isinstance(self.instances, int) or self.instances < 1:
+            raise ValueError(f"instances={self.instances!r} must be a positive integer")
+        if not isinstance(self.checkpoint_every, int) or self.checkpoint_every < 1:
+            raise ValueError(f"checkpoint_every={self.checkpoint_every!r} must be >= 1")
+        if isinstance(self.bbs, dict):
+            object.__setattr__(self, "bbs", BBSConfig.from_dict(self.bbs))
+
+    def tasks(self) -> list[Task]:
+        """Every task in run order: instances in turn, ``bbs`` first (it sets the budget)."""
+        order = sorted(self.methods, key=lambda m: (m not in BBS_METHODS, METHODS.index(m)))
+        return [Task(p, s, i, m) for p in self.problems for s in self.sizes
+                for i in range(self.instances) for m in order
+                if not (m == "gw" and p != "maxcut")]
+
+
+@dataclass(frozen=True)
+class Task:
+    problem: str
+    size: int
+    instance: int
+    method: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.problem}/m{self.size}/i{self.instance:03d}/{self.method}"
+
+
+@dataclass(frozen=True)
+class Instance:
+    """A generated problem: its QUBO, a reference optimum and how to judge a bitstring."""
+
+    name: str
+    qubo: QUBO
+    optimum: float
+    proven: bool
+    feasible: Callable[[np.ndarray], bool]
+    graph: Any = None
+
+
+def task_seed(seed: int, *parts: object) -> np.random.SeedSequence:
+    """A seed for one piece of the study, independent of run order (so resumes agree)."""
+    return np.random.SeedSequence([seed, *(zlib.crc32(str(p).encode()) for p in parts)])
+
+
+def make_instance(problem: str, size: int, index: int, *, seed: int,
+                  time_limit: float = 30.0) -> Instance:
+    """Instance ``index`` of ``problem`` at ``size`` bits, drawn from its own seed."""
+    rng = np.random.default_rng(task_seed(seed, "instance", problem, size, index))
+    name = f"{problem}-m{size}-{index}"
+    if problem == "maxcut":
+        graph = erdos_renyi_graph(size, 0.5, rng=rng)
+        return _with_optimum(name, maxcut_qubo(graph), time_limit, graph=graph)
+    if problem == "knapsack":
+        return _knapsack(name, size, rng, time_limit)
+    if problem == "jssp":
+        return _jssp(name, size, rng, time_limit)
+    raise ValueError(f"problem={problem!r}: choose from {list(PROBLEMS)}")
+
+
+def _with_optimum(name: str, qubo: QUBO, time_limit: float, *, graph: Any = None,
+                  feasible: Callable[[np.ndarray], bool] = lambda bits: True) -> Instance:
+    best = optimum(qubo, time_limit_s=time_limit)
+    return Instance(name, qubo, best.cost, best.proven, feasible, graph)
+
+
+def _knapsack(name: str, size: int, rng: np.random.Generator, time_limit: float) -> Instance:
+    for n_items in range(size, 0, -1):  # the most items whose QUBO (items + slack) fits
+        instance = random_knapsack(n_items, rng=np.random.default_rng(rng.integers(2**63)))
+        if n_items + len(slack_coefficients(instance.capacity)) <= size:
+            def feasible(bits: np.ndarray, instance=instance) -> bool:
+                return decode_knapsack(instance, bits).feasible
+
+            return _with_optimum(name, knapsack_qubo(instance), time_limit, feasible=feasible)
+    raise ValueError(f"no knapsack instance fits in {size} bits")
+
+
+def _jssp(name: str, size: int, rng: np.random.Generator, time_limit: float) -> Instance:
+    for _ in range(1000):
+        jobs, machines, longest = (int(v) for v in rng.integers([2, 2, 1], [4, 4, 4]))
+        instance = random_jobshop(jobs, machines, rng=rng, max_duration=longest)
+        best_makespan, _ = cpsat_optimum(instance)
+        # One step of slack beyond the optimum makes the makespan objective matter.
+        encoding = jssp_qubo(instance, best_makespan + 1, prune=True)
+        if size - JSSP_SIZE_TOLERANCE <= encoding.qubo.n_bits <= size:
+            def feasible(bits: np.ndarray, encoding=encoding) -> bool:
+                return decode_schedule(encoding, bits).schedule is not None
+
+            return _with_optimum(name, encoding.qubo, time_limit, feasible=feasible)
+    raise ValueError(f"found no small job-shop instance with a {size}-bit QUBO")
+
+
+def run_study(spec: StudySpec, backend: Backend, *, seed: int, sink: RunSink,
+              checkpoint: Checkpoint | None = None, progress: bool = True) -> list[dict]:
+    """Run every task of ``spec``; one result row per task.
+
+    Resumable: after every task and every ``checkpoint_every`` BBS updates the finished
+    rows and the running solver's state go to ``checkpoint``; calling again with the same
+    spec, seed and checkpoint continues from there and ends with the same rows as an
+    uninterrupted run (``seconds`` aside). Every sampled histogram goes to ``sink``.
+    """
+    saved = checkpoint.load() if checkpoint is not None else None
+    rows: list[dict] = list(saved["rows"]) if saved else []
+    current = saved.get("current") if saved else None
+    done = {row["task"] for row in rows}
+    instances: dict[tuple, Instance] = {}
+    tasks = [t for t in spec.tasks() if t.key not in done]
+    bar = tqdm(total=len(spec.tasks()), initial=len(done), disable=not progress,
+               desc="bbs study", unit="task")
+    for task in tasks:
+        ident = (task.problem, task.size, task.instance)
+        if ident not in instances:
+            instances[ident] = make_instance(*ident, seed=seed,
+                                             time_limit=spec.optimum_time_limit)
+        resume = current["bbs"] if current and current["task"] == task.key else None
+        row = _run_task(task, instances[ident], backend, spec, seed, sink, rows,
+                        resume, checkpoint)
+        rows.append(row)
+        if checkpoint is not None:
+            checkpoint.save({"rows": rows, "current": None})
+        bar.set_postfix_str(f"{task.key}: {'solved' if row['success'] else 'not solved'}")
+        bar.update()
+    bar.close()
+    return rows
+
+
+def _run_task(task: Task, instance: Instance, backend: Backend, spec: StudySpec, seed: int,
+              sink: RunSink, rows: list[dict], resume: dict | None,
+              checkpoint: Checkpoint | None) -> dict:
+    start = time.perf_counter()
+    rng = np.random.default_rng(task_seed(seed, "task", task.key))
+    extra: dict[str, Any] = {}
+    if task.method in BBS_METHODS:
+        bits, cost, evaluations, extra = _run_bbs(task, instance, backend, spec, rng, sink,
+                                                  rows, resume, checkpoint)
+    elif task.method == "gw":
+        result = goemans_williamson(instance.graph, rng=rng)
+        bits, evaluations = result.bits, 0
+        cost = float(instance.qubo.energy(bits))
+    else:
+        budget = _budget(task, rows, spec, instance, backend)
+        baseline = {"sa": simulated_annealing, "random": random_search,
+                    "hill_climbing": hill_climbing}[task.method]
+        result = baseline(instance.qubo, budget, rng=rng)
+        bits, cost, evaluations = result.best_bits, result.best_cost, result.evaluations
+    bits = np.asarray(bits, dtype=np.uint8)
+    gap = cost - instance.optimum
+    return {
+        "task": task.key, "problem": task.problem, "size": task.size,
+        "n_bits": instance.qubo.n_bits, "instance": task.instance, "method": task.method,
+        "best_cost": float(cost), "optimum": instance.optimum, "optimum_proven": instance.proven,
+        "success": bool(gap <= 1e-9 * max(1.0, abs(instance.optimum))),
+        "rel_error": float(gap / abs(instance.optimum)) if instance.optimum else float(gap),
+        "feasible": bool(instance.feasible(bits)), "evaluations": int(evaluations),
+        "best_bits": "".join(map(str, bits)), "seconds": time.perf_counter() - start, **extra,
+    }
+
+
+def _budget(task: Task, rows: list[dict], spec: StudySpec, instance: Instance,
+            backend: Backend) -> int:
+    """The evaluations ``bbs`` spent on this instance (else its budget by the formula)."""
+    for row in reversed(rows):
+        if (row["problem"], row["size"], row["instance"], row["method"]) == (
+                task.problem, task.size, task.instance, "bbs"):
+            return row["evaluations"]
+    solver = BBSSolver(instance.qubo, backend, spec.bbs)
+    return solver.paper_evaluations_per_update * spec.bbs.updates
+
+
+def _run_bbs(task: Task, instance: Instance, backend: Backend, spec: StudySpec,
+             rng: np.random.Generator, sink: RunSink, rows: list[dict], resume: dict | None,
+             checkpoint: Checkpoint | None) -> tuple[np.ndarray, float, int, dict]:
+    config = replace(spec.bbs, **BBS_METHODS[task.method])
+    solver = BBSSolver(instance.qubo, backend, config)
+    state = BBSState.from_dict(resume) if resume else solver.init_state(rng)
+    while state.step < config.updates:
+        state, report = solver.step(state)
+        labels = ",".join(label for label, _ in report.histograms)  # "unshifted,plus/0,..."
+        sink.put_histograms(f"{task.key}/update{report.step:04d}",
+                            [h for _, h in report.histograms], labels=labels,
+                            step=report.step)
+        sink.log_scalar(f"{task.key}/expected_cost", report.expected_cost, report.step)
+        sink.log_scalar(f"{task.key}/best_cost", report.best_cost, report.step)
+        if checkpoint is not None and (state.step % spec.checkpoint_every == 0):
+            checkpoint.save({"rows": rows, "current": {"task": task.key,
+                                                       "bbs": state.to_dict()}})
+    result = solver.result(state)
+    curves = {f"curve_{k}": [float(v) for v in values] for k, values in result.history.items()}
+    return result.best_bits, result.best_cost, result.evaluations, curves
