@@ -9,6 +9,7 @@ from qnn.bbs import BBSConfig, BBSSolver, BBSState
 from qnn.photonics import get_backend
 from qnn.photonics.pool import QPUPool
 
+
 def test_default_solver_finds_the_optimum_of_most_random_12_node_maxcut_graphs(make_maxcut):
     """The paper's defaults (shift rule, sampled flip gradient, SGD 0.01 / 0.05, 200 updates
     of 50 shots) on G(12, 1/2), seeds 0..19, against brute force. 10,000 candidates per graph
