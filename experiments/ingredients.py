@@ -6,7 +6,7 @@ import contextlib
 import shutil
 from pathlib import Path
 
-from sacred import Ingredient
+from sacred import SETTINGS, Ingredient
 from sacred.observers import FileStorageObserver
 
 from qnn.photonics import Backend, NoiseModel, get_backend
@@ -14,6 +14,10 @@ from qnn.photonics.pool import orca_pool
 from qnn.runs import Checkpoint
 from qnn.secrets import redact
 from qnn.store import RunStore
+
+# Capture Python-level output only: "fd" capture starts tee processes that outlive a killed
+# run and race with child processes (emulators) that share the descriptors.
+SETTINGS.CAPTURE_MODE = "sys"
 
 photonics = Ingredient("photonics")
 store = Ingredient("store")

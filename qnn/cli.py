@@ -198,9 +198,15 @@ def _run(args: argparse.Namespace) -> int:
             argv.append("with")
         at = argv.index("with") + 1
         argv[at:at] = [str(previous / "config.json"), f"store.resume_from={str(previous)!r}"]
+    observers = []
     if not {"-F", "--file_storage", "-m", "--mongo_db"} & set(argv):
-        ex.observers.append(FileStorageObserver(str(Path(args.runs_dir) / args.family)))
-    run = ex.run_commandline(argv)
+        observers.append(FileStorageObserver(str(Path(args.runs_dir) / args.family)))
+    ex.observers.extend(observers)
+    try:  # the experiment is a module-level object: leave it as found for the next call
+        run = ex.run_commandline(argv)
+    finally:
+        for observer in observers:
+            ex.observers.remove(observer)
     return 0 if run is not None and run.status == "COMPLETED" else 1
 
 
