@@ -51,3 +51,28 @@ class Checkpoint:
         if not isinstance(document, dict) or document.get("schema") != SCHEMA:
             raise ValueError(f"{self.path}: not a {SCHEMA} checkpoint")
         return document["state"]
+
+
+def atomic_torch_save(obj: Any, path: str | Path) -> None:
+    """``torch.save`` to a temporary file, fsync, rename: the file is never half-written."""
+    import torch
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as f:
+        torch.save(obj, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def torch_load(path: str | Path) -> Any:
+    """Load a checkpoint written by :func:`atomic_torch_save`, allowing tensors and plain
+    containers only (``weights_only``): a checkpoint file can never run code."""
+    import torch
+
+    try:
+        return torch.load(path, weights_only=True)
+    except Exception as err:  # noqa: BLE001 - any unreadable file gets one clear message
+        raise ValueError(f"{path}: not a readable checkpoint: {err}") from err

@@ -1,0 +1,272 @@
+"""Training Quantum-Train: the MPS by Adam; circuit angles by autograd, shift, SPSA or COBYLA."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import numpy as np
+import torch
+from scipy.optimize import minimize
+from torch import Tensor
+from torch.nn.functional import cross_entropy
+
+from ..photonics.backends.base import Backend, ProbabilityBackend
+from ..runs.checkpoint import atomic_torch_save, torch_load
+from .data import batches
+from .model import QuantumTrain
+
+ANGLE_METHODS = ("autograd", "shift", "spsa", "cobyla", "frozen")
+RANDOM_DISTRIBUTIONS = (None, "once", "each_step")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How one Quantum-Train run trains; defaults follow the published code (arXiv 2505.08474).
+
+    Attributes:
+        rounds: training rounds; each is ``mps_epochs`` epochs of the MPS, then one update of
+            the circuit angles (except ``"autograd"``, which trains both on every batch).
+        mps_epochs: MPS epochs per round (published: 5).
+        batch_size: images per MPS step (published: 128).
+        lr_mps: Adam learning rate of the MPS (published: 1e-3).
+        angle_method: ``"autograd"`` (exact gradients through the exact backend, Adam with
+            ``lr_angles`` on every batch), ``"shift"`` (central differences ``[L(θ+Δe_j) −
+            L(θ−Δe_j)] / 2Δ`` on ``angle_batch`` images: the loss is not a trigonometric
+            polynomial of θ, so no exact shift rule exists; ``2·n_angles`` loss evaluations),
+            ``"spsa"`` (two evaluations along a random ±1 direction, step ``spsa_c``),
+            ``"cobyla"`` (SciPy's COBYLA on the loss of ``angle_batch`` images, as the
+            published code; ``cobyla_maxiter`` evaluations) or ``"frozen"``.
+        lr_angles: Adam learning rate of the angles for autograd, shift and SPSA.
+        shots: ``None``: exact probability vectors; else each QPU vector is the frequency
+            vector of ``shots`` samples (hardware, or the exact backend sampling).
+        angle_batch: images in the loss that drives shift, SPSA and COBYLA (published: 1000).
+        shift: central-difference step Δ (radians) for ``"shift"``.
+        spsa_c: perturbation size for ``"spsa"``.
+        cobyla_maxiter: loss evaluations COBYLA may spend per round (at least
+            ``n_angles + 2``, its own minimum).
+        cobyla_rhobeg: COBYLA's initial trust radius (radians).
+        random_distribution: ablation: replace the photonic vectors by uniform random numbers
+            (normalised), drawn ``"once"`` at the start or anew at ``"each_step"`` (every MPS
+            step and every evaluation); ``None`` uses the QPUs.
+    """
+
+    rounds: int = 200
+    mps_epochs: int = 5
+    batch_size: int = 128
+    lr_mps: float = 1e-3
+    angle_method: str = "cobyla"
+    lr_angles: float = 0.01
+    shots: int | None = None
+    angle_batch: int = 1000
+    shift: float = 0.1
+    spsa_c: float = 0.1
+    cobyla_maxiter: int = 20
+    cobyla_rhobeg: float = 0.5
+    random_distribution: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("rounds", "mps_epochs", "batch_size", "angle_batch", "cobyla_maxiter"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"TrainConfig.{name}={value!r} must be a positive integer")
+        for name in ("lr_mps", "lr_angles", "shift", "spsa_c", "cobyla_rhobeg"):
+            value = getattr(self, name)
+            if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
+                raise ValueError(f"TrainConfig.{name}={value!r} must be a positive number")
+        if self.angle_method not in ANGLE_METHODS:
+            raise ValueError(f"TrainConfig.angle_method={self.angle_method!r}; choose from "
+                             f"{list(ANGLE_METHODS)}")
+        if self.shots is not None and (not isinstance(self.shots, int) or self.shots < 1):
+            raise ValueError(f"TrainConfig.shots={self.shots!r} must be None or >= 1")
+        if self.angle_method == "autograd" and self.shots is not None:
+            raise ValueError("TrainConfig.angle_method='autograd' needs exact vectors (shots=None)")
+        if self.random_distribution not in RANDOM_DISTRIBUTIONS:
+            raise ValueError(f"TrainConfig.random_distribution={self.random_distribution!r}; "
+                             f"choose from {list(RANDOM_DISTRIBUTIONS)}")
+
+    @classmethod
+    def from_dict(cls, record: dict) -> TrainConfig:
+        unknown = sorted(set(record) - {f.name for f in fields(cls)})
+        if unknown:
+            raise ValueError(f"unknown TrainConfig field(s) {unknown}")
+        return cls(**record)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Training and test images ``[n, 1, H, W]`` with labels ``[n]``."""
+
+    x_train: Tensor
+    y_train: Tensor
+    x_test: Tensor
+    y_test: Tensor
+
+
+class Trainer:
+    """Runs rounds of Quantum-Train on ``backend`` and checkpoints after every round.
+
+    The run is a deterministic function of (model initialisation, data, config, seed): all
+    randomness comes from one numpy Generator whose state is checkpointed with the model and
+    optimiser states, so a killed run resumes to the same final weights.
+    """
+
+    def __init__(self, model: QuantumTrain, backend: Backend, config: TrainConfig,
+                 data: Dataset) -> None:
+        if config.shots is None and not isinstance(backend, ProbabilityBackend):
+            raise TypeError(f"exact vectors (shots=None) need a ProbabilityBackend, got "
+                            f"{backend!r}")
+        self.model, self.backend, self.config, self.data = model, backend, config, data
+        self.mps_optimizer = torch.optim.Adam(model.mps.parameters(), lr=config.lr_mps)
+        self.angle_optimizer = torch.optim.Adam(model.bs_angles.parameters(), lr=config.lr_angles)
+        self.rng = np.random.default_rng()
+        self.round, self.history = 0, []
+        self._fixed_random: list[Tensor] | None = None
+
+    # ----------------------------------------------------------------- distributions
+    def vectors(self, *, grad: bool = False,
+                angles: list[Tensor] | None = None) -> list[Tensor]:
+        """The K QPU vectors now: exact, sampled, or the random ablation's."""
+        if self.config.random_distribution == "each_step":
+            return self._random_vectors()
+        if self.config.random_distribution == "once":
+            return self._fixed_random
+        distribution = self.model.distribution(angles)
+        with torch.set_grad_enabled(grad):
+            if self.config.shots is None:
+                return distribution.exact(self.backend)
+            return distribution.sampled(self.backend, self.config.shots, rng=self.rng)
+
+    def _random_vectors(self) -> list[Tensor]:
+        sizes = self.model.distribution().sizes
+        draws = [torch.as_tensor(self.rng.random(size)) for size in sizes]
+        return [d / d.sum() for d in draws]
+
+    # ----------------------------------------------------------------- one round
+    def loss(self, x: Tensor, y: Tensor, vectors: list[Tensor]) -> Tensor:
+        return cross_entropy(self.model.logits(x, self.model.weights(vectors)), y)
+
+    def train_round(self) -> dict[str, float]:
+        """MPS epochs, then an angle update; returns the round's metrics."""
+        cfg = self.config
+        joint = cfg.angle_method == "autograd"
+        fixed = None if joint or cfg.random_distribution == "each_step" else self.vectors()
+        losses = []
+        for _ in range(cfg.mps_epochs):
+            for xb, yb in batches(self.data.x_train, self.data.y_train, cfg.batch_size,
+                                  rng=self.rng):
+                vectors = self.vectors(grad=True) if joint else (fixed or self.vectors())
+                loss = self.loss(xb, yb, vectors)
+                self.mps_optimizer.zero_grad()
+                self.angle_optimizer.zero_grad()
+                loss.backward()
+                self.mps_optimizer.step()
+                if joint:
+                    self.angle_optimizer.step()
+                losses.append(float(loss.detach()))
+        if cfg.angle_method in ("shift", "spsa", "cobyla"):
+            self._update_angles()
+        self.round += 1
+        metrics = {"round": self.round, "train_loss": float(np.mean(losses)),
+                   "test_accuracy": self.test_accuracy()}
+        self.history.append(metrics)
+        return metrics
+
+    def _angle_loss(self, flat_angles: np.ndarray, x: Tensor, y: Tensor) -> float:
+        angles = list(torch.split(torch.as_tensor(flat_angles), self._angle_sizes()))
+        with torch.no_grad():
+            return float(self.loss(x, y, self.vectors(angles=angles)))
+
+    def _angle_sizes(self) -> list[int]:
+        return [p.numel() for p in self.model.bs_angles]
+
+    def _update_angles(self) -> None:
+        cfg = self.config
+        pick = self.rng.choice(len(self.data.y_train), min(cfg.angle_batch,
+                                                           len(self.data.y_train)), replace=False)
+        x, y = self.data.x_train[pick], self.data.y_train[pick]
+        theta = torch.cat([p.detach() for p in self.model.bs_angles]).numpy()
+
+        def loss(a: np.ndarray) -> float:
+            return self._angle_loss(a, x, y)
+
+        if cfg.angle_method == "cobyla":  # COBYLA needs at least n + 2 evaluations
+            maxiter = max(cfg.cobyla_maxiter, theta.size + 2)
+            found = minimize(loss, theta, method="COBYLA",
+                             options={"maxiter": maxiter, "rhobeg": cfg.cobyla_rhobeg})
+            self._set_angles(found.x)
+            return
+        self._set_gradient(_spsa(loss, theta, cfg.spsa_c, self.rng) if cfg.angle_method == "spsa"
+                           else _central_differences(loss, theta, cfg.shift))
+        self.angle_optimizer.step()
+
+    def _set_angles(self, flat: np.ndarray) -> None:
+        with torch.no_grad():
+            for p, part in zip(self.model.bs_angles,
+                               torch.split(torch.as_tensor(flat), self._angle_sizes()),
+                               strict=True):
+                p.copy_(part)
+
+    def _set_gradient(self, flat: np.ndarray) -> None:
+        for p, part in zip(self.model.bs_angles,
+                           torch.split(torch.as_tensor(flat), self._angle_sizes()), strict=True):
+            p.grad = part.clone()
+
+    def test_accuracy(self) -> float:
+        with torch.no_grad():
+            weights = self.model.weights(self.vectors())
+            logits = self.model.logits(self.data.x_test, weights)
+        return float((logits.argmax(-1) == self.data.y_test).double().mean())
+
+    # ----------------------------------------------------------------- whole runs
+    def fit(self, *, seed: int, checkpoint: Path | None = None,
+            on_round: Callable[[dict[str, float]], None] | None = None) -> list[dict]:
+        """Train until ``config.rounds``, resuming from ``checkpoint`` if it exists there."""
+        self.rng = np.random.default_rng(seed)
+        if checkpoint is not None and Path(checkpoint).is_file():
+            self.load_state(torch_load(checkpoint))
+        elif self.config.random_distribution == "once":
+            self._fixed_random = self._random_vectors()
+        while self.round < self.config.rounds:
+            metrics = self.train_round()
+            if checkpoint is not None:
+                atomic_torch_save(self.state(), checkpoint)
+            if on_round is not None:
+                on_round(metrics)
+        return self.history
+
+    def state(self) -> dict:
+        return {"round": self.round, "history": self.history, "model": self.model.state_dict(),
+                "mps_optimizer": self.mps_optimizer.state_dict(),
+                "angle_optimizer": self.angle_optimizer.state_dict(),
+                "rng": self.rng.bit_generator.state, "config": asdict(self.config),
+                "fixed_random": self._fixed_random}
+
+    def load_state(self, state: dict) -> None:
+        if state["config"] != asdict(self.config):
+            raise ValueError("the checkpoint was written with another TrainConfig; start a new "
+                             "run or restore that config")
+        self.model.load_state_dict(state["model"])
+        self.mps_optimizer.load_state_dict(state["mps_optimizer"])
+        self.angle_optimizer.load_state_dict(state["angle_optimizer"])
+        self.rng.bit_generator.state = state["rng"]
+        self.round, self.history = state["round"], list(state["history"])
+        self._fixed_random = state["fixed_random"]
+
+
+def _central_differences(loss: Callable[[np.ndarray], float], theta: np.ndarray,
+                         step: float) -> np.ndarray:
+    grad = np.zeros_like(theta)
+    for j in range(theta.size):
+        e = np.zeros_like(theta)
+        e[j] = step
+        grad[j] = (loss(theta + e) - loss(theta - e)) / (2 * step)
+    return grad
+
+
+def _spsa(loss: Callable[[np.ndarray], float], theta: np.ndarray, c: float,
+          rng: np.random.Generator) -> np.ndarray:
+    delta = rng.choice([-1.0, 1.0], size=theta.size)
+    return (loss(theta + c * delta) - loss(theta - c * delta)) / (2 * c) * delta

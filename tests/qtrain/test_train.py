@@ -1,0 +1,132 @@
+"""Quantum-Train end to end on a tiny model: determinism, gradients, sampled estimates, resume."""
+
+import numpy as np
+import pytest
+import torch
+
+from qnn.photonics import get_backend
+from qnn.qtrain.data import load_digits_dataset, split_train_test
+from qnn.qtrain.model import QPUSpec, QuantumTrain
+from qnn.qtrain.target import DigitsCNN
+from qnn.qtrain.train import Dataset, TrainConfig, Trainer
+
+QPUS = [QPUSpec((1, 0, 1, 0, 1, 0), (1,)), QPUSpec((1, 0, 1, 0, 1), (1, 2))]
+
+
+def make_model(seed=0, bond_dim=3):
+    return QuantumTrain(QPUS, DigitsCNN(), bond_dim=bond_dim, outcomes="pnr",
+                        generator=torch.Generator().manual_seed(seed))
+
+
+@pytest.fixture(scope="module")
+def data():
+    x, y = load_digits_dataset()
+    x_train, y_train, x_test, y_test = split_train_test(x, y, 200, rng=0)
+    return Dataset(x_train[:600].double(), y_train[:600], x_test.double(), y_test)
+
+
+def exact_vectors(model, angles=None):
+    return model.distribution(angles).exact(get_backend("exact"))
+
+
+def test_weights_are_a_deterministic_function_of_angles_and_mps():
+    a, b = make_model(), make_model()
+    torch.testing.assert_close(a.weights(exact_vectors(a)), b.weights(exact_vectors(b)),
+                               rtol=0, atol=0)
+    c = make_model(seed=1)
+    c.load_state_dict(a.state_dict())
+    torch.testing.assert_close(c.weights(exact_vectors(c)), a.weights(exact_vectors(a)),
+                               rtol=0, atol=0)
+    assert not torch.equal(make_model(seed=1).weights(exact_vectors(make_model(seed=1))),
+                           a.weights(exact_vectors(a)))
+
+
+def test_too_few_outcomes_for_the_weights_is_an_error():
+    with pytest.raises(ValueError, match="joint values for 1,198 weights"):
+        QuantumTrain([QPUSpec((1, 0, 0), (1,))], DigitsCNN(), bond_dim=2)
+
+
+def test_exact_angle_gradients_agree_with_finite_differences(data):
+    model = make_model()
+    x, y = data.x_train[:32], data.y_train[:32]
+    trainer = Trainer(model, get_backend("exact"), TrainConfig(angle_method="autograd"), data)
+    angles = [p.detach().clone().requires_grad_(True) for p in model.bs_angles]
+    loss = trainer.loss(x, y, exact_vectors(model, angles))
+    grads = torch.autograd.grad(loss, angles)
+    h = 1e-6
+    for k, (angle, grad) in enumerate(zip(angles, grads, strict=True)):
+        for j in range(angle.numel()):
+            shifted = [a.detach().clone() for a in angles]
+            shifted[k][j] += h
+            up = float(trainer.loss(x, y, exact_vectors(model, shifted)).detach())
+            shifted[k][j] -= 2 * h
+            down = float(trainer.loss(x, y, exact_vectors(model, shifted)).detach())
+            assert float(grad[j]) == pytest.approx((up - down) / (2 * h), rel=1e-4, abs=1e-7)
+
+
+def test_sampled_gradient_estimates_converge_to_the_exact_ones(data):
+    """Central differences of the loss with sampled vectors approach the exact central
+    differences as shots grow (error ~ 1/sqrt(shots))."""
+    model = make_model()
+    x, y = data.x_train[:64], data.y_train[:64]
+    theta = torch.cat([p.detach() for p in model.bs_angles]).numpy()
+    errors = []
+    for shots in (None, 1_000, 100_000):
+        trainer = Trainer(model, get_backend("exact"),
+                          TrainConfig(angle_method="shift", shots=shots, shift=0.2), data)
+        trainer.rng = np.random.default_rng(0)
+        loss = trainer._angle_loss
+        grad = np.array([(loss(theta + 0.2 * e, x, y) - loss(theta - 0.2 * e, x, y)) / 0.4
+                         for e in np.eye(theta.size)])
+        if shots is None:
+            exact = grad
+        else:
+            errors.append(np.linalg.norm(grad - exact))
+    assert errors[1] < errors[0] / 3
+    assert errors[1] < 0.2 * np.linalg.norm(exact)
+
+
+@pytest.mark.parametrize("method", ["autograd", "cobyla"])
+def test_a_killed_run_resumes_to_the_same_final_weights(data, tmp_path, method):
+    config = TrainConfig(rounds=3, mps_epochs=1, angle_method=method, angle_batch=100,
+                         cobyla_maxiter=12, lr_mps=1e-2)
+    whole = make_model()
+    Trainer(whole, get_backend("exact"), config, data).fit(seed=4)
+
+    checkpoint = tmp_path / "checkpoint.pt"
+
+    def die_after_first_round(metrics):
+        if metrics["round"] == 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        Trainer(make_model(), get_backend("exact"), config, data).fit(
+            seed=4, checkpoint=checkpoint, on_round=die_after_first_round)
+    resumed = make_model(seed=9)  # a fresh process: everything comes from the checkpoint
+    history = Trainer(resumed, get_backend("exact"), config, data).fit(seed=4,
+                                                                       checkpoint=checkpoint)
+    assert [m["round"] for m in history] == [1, 2, 3]
+    assert sorted(whole.state_dict()) == sorted(resumed.state_dict())
+    assert not any(name.startswith("target") for name in whole.state_dict())
+    for name, tensor in whole.state_dict().items():
+        torch.testing.assert_close(resumed.state_dict()[name], tensor, rtol=0, atol=0)
+
+
+def test_training_lowers_the_loss_on_digits(data):
+    """A short run at the published learning rate: the training loss must fall below chance
+    (ln 10). Reaching the published accuracies takes hundreds of epochs: named configs."""
+    model = make_model(bond_dim=4)
+    config = TrainConfig(rounds=4, mps_epochs=3, batch_size=64, angle_method="autograd",
+                         lr_mps=1e-3)
+    history = Trainer(model, get_backend("exact"), config, data).fit(seed=0)
+    assert history[-1]["train_loss"] < np.log(10) - 0.05
+    assert history[-1]["train_loss"] < history[0]["train_loss"]
+
+
+def test_bad_configs_name_the_field():
+    with pytest.raises(ValueError, match="angle_method='adam'"):
+        TrainConfig(angle_method="adam")
+    with pytest.raises(ValueError, match="needs exact vectors"):
+        TrainConfig(angle_method="autograd", shots=100)
+    with pytest.raises(ValueError, match="random_distribution='always'"):
+        TrainConfig(random_distribution="always")
