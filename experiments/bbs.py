@@ -105,9 +105,11 @@ def check_bbs_keys(bbs: dict) -> None:
         raise ValueError(f"bbs has unknown key(s) {unknown}; allowed: {sorted(allowed)}")
 
 
+# `seed` (the recorded config value, not Sacred's derived _seed) seeds everything, so tools
+# such as `qnn export` can rebuild the run's data split from config.json.
 @ex.main
 def main(label, problems, sizes, instances, methods, bbs, checkpoint_every, optimum_time_limit,
-         _seed, _run):
+         seed, _run):
     check_bbs_keys(bbs)
     spec = StudySpec(tuple(problems), tuple(sizes), instances, tuple(methods),
                      BBSConfig.from_dict(bbs), checkpoint_every, optimum_time_limit)
@@ -115,7 +117,7 @@ def main(label, problems, sizes, instances, methods, bbs, checkpoint_every, opti
     run_store, checkpoint = open_run()
     with run_store:
         sink = StoreSink(run_store, log_scalar=_run.log_scalar)
-        rows = run_study(spec, backend, seed=_seed, sink=sink, checkpoint=checkpoint)
+        rows = run_study(spec, backend, seed=seed, sink=sink, checkpoint=checkpoint)
     summary = aggregate(rows, by=("problem", "size", "method"),
                         metrics=("success", "rel_error", "evaluations"))
     (run_folder() / RESULTS_FILE).write_text(json.dumps({"tasks": rows, "summary": summary}))

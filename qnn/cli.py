@@ -163,7 +163,7 @@ def _emulator(args: argparse.Namespace) -> int:
     return 0
 
 
-FAMILIES = ("bbs",)  # experiments/<family>.py, each a Sacred Experiment named ``ex``
+FAMILIES = ("bbs", "dqnn")  # experiments/<family>.py, each a Sacred Experiment named ``ex``
 
 
 def _add_run(sub: argparse._SubParsersAction) -> None:
@@ -236,6 +236,49 @@ def _figures(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_export(sub: argparse._SubParsersAction) -> None:
+    exp = sub.add_parser(
+        "export", help="write a dqnn run's trained CNN as a plain torch state dict",
+        description="Copy the classical network trained by a dqnn run (its generated weights) "
+                    "to a plain state dict and evaluate it on the run's test set without any "
+                    "quantum backend, on GPU when --device cuda.")
+    exp.add_argument("run_dir", help="a dqnn run folder, e.g. runs/dqnn/3")
+    exp.add_argument("--task", default=None, help="chi<χ>-seed<s>; default: the best task")
+    exp.add_argument("--out", default="network.pt", help="output file (default network.pt)")
+    exp.add_argument("--device", default="cpu", help="torch device for the evaluation")
+    exp.set_defaults(func=_export)
+
+
+def _export(args: argparse.Namespace) -> int:
+    import json
+    import shutil
+    from pathlib import Path
+
+    import torch
+
+    from .qtrain.study import TARGETS, load_dataset
+    from .qtrain.target import accuracy
+    from .runs.index import RESULTS_FILE
+
+    folder = Path(args.run_dir)
+    config = json.loads((folder / "config.json").read_text())
+    rows = json.loads((folder / RESULTS_FILE).read_text())["tasks"]
+    task = args.task or max(rows, key=lambda r: r["test_accuracy"])["task"]
+    source = folder / f"network-{task}.pt"
+    if not source.is_file():
+        raise ValueError(f"--task {task}: no {source.name} in {folder}; tasks: "
+                         f"{[r['task'] for r in rows]}")
+    shutil.copyfile(source, args.out)
+    network = TARGETS[config["target"]]().to(args.device)
+    network.load_state_dict(torch.load(args.out, weights_only=True, map_location=args.device))
+    data = load_dataset(config["dataset"], config["seed"])
+    acc = accuracy(network.eval(), data.x_test.float().to(args.device),
+                   data.y_test.to(args.device))
+    print(f"{args.out}: {type(network).__name__} from {source} ({task}); test accuracy "
+          f"{acc:.4f} on {len(data.y_test)} images, no quantum backend, device {args.device}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qnn", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -243,6 +286,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_emulator(sub)
     _add_run(sub)
     _add_figures(sub)
+    _add_export(sub)
     return parser
 
 
