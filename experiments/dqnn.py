@@ -40,6 +40,7 @@ def config():
     seeds = [0]  # independent trainings per χ
     train = {"rounds": 20, "mps_epochs": 2, "batch_size": 64, "lr_mps": 1e-3,
              "angle_method": "autograd"}  # TrainConfig fields
+    noise_levels = []  # NoiseModel dicts: one set of tasks per level on the exact backend
 
 
 @ex.named_config
@@ -97,11 +98,22 @@ def ablation_random():
 
 # `seed` (the recorded config value, not Sacred's derived _seed) seeds everything, so tools
 # such as `qnn export` can rebuild the run's data split from config.json.
+@ex.named_config
+def noise_sweep():
+    # Accuracy vs photon loss, distinguishability and dark counts (exact noisy distributions).
+    label = "noise_sweep"
+    bond_dims = [4]
+    seeds = [0, 1]
+    noise_levels = [{}, {"transmission": 0.9}, {"transmission": 0.7}, {"transmission": 0.5},
+                    {"indistinguishability": 0.9}, {"indistinguishability": 0.7},
+                    {"dark_count_prob": 0.01}, {"dark_count_prob": 0.05}]
+
+
 @ex.main
-def main(label, dataset, target, qpus, outcomes, scaling, bond_dims, seeds, train, seed,
-         _run):
+def main(label, dataset, target, qpus, outcomes, scaling, bond_dims, seeds, train,
+         noise_levels, seed, _run):
     spec = DQNNSpec(dataset, target, tuple(qpus), outcomes, scaling, tuple(bond_dims),
-                    tuple(seeds), train)
+                    tuple(seeds), train, tuple(noise_levels))
     backend = make_backend()
     run_store, _ = open_run()
     folder = run_folder()

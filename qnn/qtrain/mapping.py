@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -299,11 +299,13 @@ class PhotonicDistribution:
         return out
 
     def sampled(
-        self, backend: Backend, shots: int, *, rng: int | np.random.Generator
+        self, backend: Backend, shots: int, *, rng: int | np.random.Generator,
+        record: Callable[[int, list[Histogram]], None] | None = None,
     ) -> list[Tensor]:
         """K float64 frequency vectors ``(*batch_k, S_k)`` from ``shots`` samples per circuit.
 
-        One numpy Generator built from ``rng`` feeds the K circuits in order.
+        One numpy Generator built from ``rng`` feeds the K circuits in order; ``record(k,
+        histograms)`` receives every QPU's histograms (e.g. to store them).
         """
         rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
         out = []
@@ -312,6 +314,8 @@ class PhotonicDistribution:
                 hists = backend.sample_batch(circuit, shots, seed=rng, detection=self.detection)
             else:
                 hists = [backend.sample(circuit, shots, seed=rng, detection=self.detection)]
+            if record is not None:
+                record(len(out), hists)
             rows = torch.stack([histogram_vector(h, kept) for h in hists])
             out.append(rows.reshape(*circuit.batch_shape, kept.shape[0]))
         return out

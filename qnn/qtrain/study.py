@@ -12,6 +12,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from ..photonics import NoiseModel, get_backend
 from ..photonics.backends.base import Backend
 from ..runs import RunSink
 from .data import (
@@ -43,6 +44,7 @@ class DQNNSpec:
     bond_dims: tuple[int, ...] = (4,)
     seeds: tuple[int, ...] = (0,)
     train: TrainConfig = field(default_factory=TrainConfig)
+    noise_levels: tuple[dict, ...] = ()
 
     def __post_init__(self) -> None:
         if self.dataset not in DATASETS:
@@ -59,6 +61,12 @@ class DQNNSpec:
             for q in self.qpus))
         if isinstance(self.train, dict):
             object.__setattr__(self, "train", TrainConfig.from_dict(self.train))
+        object.__setattr__(self, "noise_levels", tuple(self.noise_levels))
+        for i, level in enumerate(self.noise_levels):
+            try:
+                NoiseModel(**level)
+            except (TypeError, ValueError) as err:
+                raise ValueError(f"noise_levels[{i}]={level}: {err}") from None
         self.model(self.bond_dims[0], 0)  # fails now if the QPUs cannot cover the weights
 
     def model(self, bond_dim: int, seed: int) -> QuantumTrain:
@@ -91,16 +99,23 @@ def run_dqnn_study(spec: DQNNSpec, backend: Backend, *, seed: int, folder: Path,
                    sink: RunSink, progress: bool = True) -> list[dict]:
     """Train every task, checkpointing each round in ``folder``; a rerun resumes.
 
+    With ``spec.noise_levels`` every level is a set of tasks on the exact backend with that
+    :class:`NoiseModel` (``backend`` is then unused).
+
     Each task also writes ``network-chi<χ>-seed<s>.pt``: the trained classical network as a
     plain state dict of the target module, usable without any quantum backend.
     """
     data = load_dataset(spec.dataset, seed)
     rows = []
-    tasks = [(b, s) for b in spec.bond_dims for s in spec.seeds]
-    for bond_dim, task in tqdm(tasks, disable=not progress, desc="dqnn study", unit="task"):
-        name = f"chi{bond_dim}-seed{task}"
+    levels = list(enumerate(spec.noise_levels)) or [(None, None)]
+    tasks = [(n, b, s) for n in levels for b in spec.bond_dims for s in spec.seeds]
+    for (level, noise), bond_dim, task in tqdm(tasks, disable=not progress, desc="dqnn study",
+                                                unit="task"):
+        name = f"chi{bond_dim}-seed{task}" + ("" if level is None else f"-noise{level}")
+        if noise is not None:  # a noise sweep simulates each level on the exact backend
+            backend = get_backend("exact", noise=NoiseModel(**noise))
         model = spec.model(bond_dim, task)
-        trainer = Trainer(model, backend, spec.train, data)
+        trainer = Trainer(model, backend, spec.train, data, sink=sink, name=name)
         start = time.perf_counter()
 
         def log(metrics: dict, name: str = name) -> None:
@@ -113,7 +128,7 @@ def run_dqnn_study(spec: DQNNSpec, backend: Backend, *, seed: int, folder: Path,
             weights = model.weights(trainer.vectors())
         network = export_network(model.target, weights, folder / f"network-{name}.pt")
         rows.append({
-            "task": name, "bond_dim": bond_dim, "seed": task,
+            "task": name, "bond_dim": bond_dim, "seed": task, "noise": noise,
             **{f"n_{k}": v for k, v in model.n_trained_parameters().items()},
             "n_target_weights": model.n_weights,
             "test_accuracy": history[-1]["test_accuracy"],

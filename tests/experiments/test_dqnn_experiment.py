@@ -1,6 +1,7 @@
 """The distributed-QNN experiment as a user runs it: qnn run dqnn with smoke, then qnn export."""
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -24,6 +25,16 @@ def test_smoke_run_learns_and_records(smoke_run):
     assert row["test_accuracy"] > 0.15  # chance is 0.1
     assert row["exported_accuracy"] == pytest.approx(row["test_accuracy"], abs=0.02)
     assert json.loads((smoke_run / "metrics.json").read_text())
+
+
+def test_dqnn_figures_regenerate_from_the_smoke_run(smoke_run, tmp_path):
+    root = Path(__file__).resolve().parents[2]
+    out = tmp_path / "figures"
+    assert main(["figures", "--root", str(root), "--runs-dir", str(smoke_run.parents[1]),
+                 "--out", str(out), "--label", "smoke", "--only", "dqnn_chi_sweep",
+                 "dqnn_training_curves", "dqnn_noise"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == [
+        "dqnn_chi_sweep.png", "dqnn_chi_table.csv", "dqnn_noise.png", "dqnn_training_curves.png"]
 
 
 def test_export_needs_no_quantum_backend(smoke_run, tmp_path, capsys):

@@ -130,3 +130,24 @@ def test_bad_configs_name_the_field():
         TrainConfig(angle_method="autograd", shots=100)
     with pytest.raises(ValueError, match="random_distribution='always'"):
         TrainConfig(random_distribution="always")
+
+
+def test_sampled_training_stores_every_histogram_it_draws(data):
+    from qnn.runs import MemorySink
+
+    sink = MemorySink()
+    config = TrainConfig(rounds=2, mps_epochs=1, angle_method="spsa", shots=300,
+                         angle_batch=50)
+    Trainer(make_model(), get_backend("exact"), config, data, sink=sink, name="t").fit(seed=1)
+    # per round: the vectors for the MPS epochs, two SPSA evaluations, the test evaluation
+    names = sorted(sink.histograms)
+    assert len(names) == 2 * 4 * len(QPUS)
+    assert names[0] == "t/round0001/draw00001/qpu0"
+    assert all(h.shots == 300 for hists in sink.histograms.values() for h in hists)
+
+
+def test_noise_levels_are_validated_before_any_work():
+    from qnn.qtrain.study import DQNNSpec
+
+    with pytest.raises(ValueError, match=r"noise_levels\[1\]=\{'transmission': 2.0\}"):
+        DQNNSpec(noise_levels=({}, {"transmission": 2.0}))
