@@ -83,12 +83,13 @@ def open_run(_run, resume_from) -> tuple[RunStore, Checkpoint]:
     folder.mkdir(parents=True, exist_ok=True)
     if resume_from is not None:
         previous = Path(resume_from)
-        if not (previous / CHECKPOINT_FILE).is_file():
-            raise ValueError(f"store.resume_from={resume_from!r} holds no {CHECKPOINT_FILE}")
+        checkpoints = sorted(previous.glob("checkpoint*"))
+        if not checkpoints:
+            raise ValueError(f"store.resume_from={resume_from!r} holds no checkpoint files")
         if previous.resolve() != folder.resolve():
-            for name in (CHECKPOINT_FILE, STORE_FILE):
-                if (previous / name).is_file():
-                    shutil.copy2(previous / name, folder / name)
+            for source in [*checkpoints, previous / STORE_FILE]:
+                if source.is_file():
+                    shutil.copy2(source, folder / source.name)
         _run.info["resumed_from"] = str(previous)
     _run.info["versions"] = package_versions()
     run_store = RunStore(folder / STORE_FILE, mode="a")
