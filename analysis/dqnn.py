@@ -55,9 +55,18 @@ fig, ax = plt.subplots(figsize=(5, 3.5))
 ax.errorbar([s["bond_dim"] for s in summary], [100 * s["test_accuracy_mean"] for s in summary],
             yerr=[100 * s["test_accuracy_std"] for s in summary], fmt="o-", capsize=3,
             label="Quantum-Train")
+# The classical comparisons, when a `baselines` run exists (`qnn run dqnn with baselines`).
+for run in find_runs(RUNS, "dqnn", label="baselines")[-1:]:
+    base = aggregate(run.results("tasks"), by=("method", "bond_dim"),
+                     metrics=("test_accuracy",))
+    for method in sorted({b["method"] for b in base}):
+        part = [b for b in base if b["method"] == method]
+        ax.plot([b["bond_dim"] for b in part], [100 * b["test_accuracy_mean"] for b in part],
+                "s--", label=f"{method} (equal parameters)" if method != "classical"
+                else "classical CNN (all weights)")
 ax.set_xlabel("MPS bond dimension χ")
 ax.set_ylabel("test accuracy (%)")
-ax.legend()
+ax.legend(fontsize="small")
 fig.tight_layout()
 fig.savefig(OUT / "dqnn_chi_sweep.png", **SAVE)
 

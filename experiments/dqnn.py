@@ -15,7 +15,7 @@ from experiments.ingredients import (
     run_folder,
     store,
 )
-from qnn.qtrain.study import DQNNSpec, run_dqnn_study
+from qnn.qtrain.study import DQNNSpec, run_baseline_study, run_dqnn_study
 from qnn.runs import StoreSink
 from qnn.runs.index import RESULTS_FILE
 from qnn.runs.tables import aggregate
@@ -41,6 +41,8 @@ def config():
     train = {"rounds": 20, "mps_epochs": 2, "batch_size": 64, "lr_mps": 1e-3,
              "angle_method": "autograd"}  # TrainConfig fields
     noise_levels = []  # NoiseModel dicts: one set of tasks per level on the exact backend
+    baselines = False  # True: train the classical comparisons instead (at each χ's count)
+    baseline_epochs = 50  # epochs of the classical CNN (published baseline: 50, Adam 1e-3)
 
 
 @ex.named_config
@@ -109,11 +111,34 @@ def noise_sweep():
                     {"dark_count_prob": 0.01}, {"dark_count_prob": 0.05}]
 
 
+@ex.named_config
+def baselines():
+    # The classical CNN (50 epochs, Adam 1e-3, batch 128) and classical compression with the
+    # trained-parameter counts of paper_chi_sweep's models: weight sharing, magnitude pruning.
+    label = "baselines"
+    dataset = "mnist_published"
+    target = "paper"
+    qpus = [{"input_state": [1, 0, 1, 0, 1, 0, 1, 0, 0], "loop_lengths": [1, 2]},
+            {"input_state": [1, 0, 1, 0, 1, 0, 1, 0], "loop_lengths": [1, 2]}]
+    outcomes = "no_bunching"
+    bond_dims = [1, 2, 4, 6, 8, 10]
+    seeds = [0, 1, 2]
+    train = {"batch_size": 128, "lr_mps": 1e-3}
+    baselines = True
+
+
 @ex.main
 def main(label, dataset, target, qpus, outcomes, scaling, bond_dims, seeds, train,
-         noise_levels, seed, _run):
+         noise_levels, baselines, baseline_epochs, seed, _run):
     spec = DQNNSpec(dataset, target, tuple(qpus), outcomes, scaling, tuple(bond_dims),
                     tuple(seeds), train, tuple(noise_levels))
+    if baselines:
+        rows = run_baseline_study(spec, seed=seed, epochs=baseline_epochs)
+        summary = aggregate(rows, by=("method", "bond_dim"), metrics=("test_accuracy",
+                                                                      "n_total"))
+        (run_folder() / RESULTS_FILE).write_text(json.dumps({"tasks": rows,
+                                                             "summary": summary}))
+        return {f"{s['method']}@chi={s['bond_dim']}": s["test_accuracy_mean"] for s in summary}
     backend = make_backend()
     run_store, _ = open_run()
     folder = run_folder()

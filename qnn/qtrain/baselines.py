@@ -160,7 +160,7 @@ def hashing_assignment(n_weights: int, n_shared: int, *,
 
 
 def shared_weights(values: Tensor, buckets: Tensor, signs: Tensor) -> Tensor:
-    """The ``[W]`` weights ``values[buckets] · signs`` of ``values`` ``[n_shared]``, differentiably."""
+    """The ``[W]`` weights ``values[buckets] · signs`` of ``values`` ``[n_shared]``."""
     return values[buckets] * signs.to(values.dtype)
 
 

@@ -147,3 +147,29 @@ def export_network(target: nn.Module, weights: torch.Tensor, path: Path) -> nn.M
     network = type(target)()
     network.load_state_dict(state)
     return network.eval()
+
+
+def run_baseline_study(spec: DQNNSpec, *, seed: int, epochs: int = 50,
+                       progress: bool = True) -> list[dict]:
+    """The classical comparisons at the trained-parameter count of each ``spec.bond_dims``
+    Quantum-Train model: the full CNN, weight sharing and magnitude pruning, per seed."""
+    from .baselines import equal_budget_baselines
+
+    data = load_dataset(spec.dataset, seed)
+    rows = []
+    tasks = [(b, s) for b in spec.bond_dims for s in spec.seeds]
+    for bond_dim, task in tqdm(tasks, disable=not progress, desc="baselines", unit="task"):
+        budget = spec.model(bond_dim, task).n_trained_parameters()["total"]
+        target = TARGETS[spec.target]()
+        budget = min(budget, sum(p.numel() for p in target.parameters()))
+        for result in equal_budget_baselines(target, data, budget, epochs=epochs,
+                                             seed=_task_seed(seed, "baseline", task),
+                                             batch_size=spec.train.batch_size,
+                                             lr=spec.train.lr_mps):
+            rows.append({"task": f"{result.method}-chi{bond_dim}-seed{task}",
+                         "method": result.method, "bond_dim": bond_dim, "seed": task,
+                         "n_total": result.n_trained_parameters,
+                         "test_accuracy": result.test_accuracy,
+                         "curve_test_accuracy": list(result.curve_test_accuracy),
+                         "seconds": result.seconds})
+    return rows
