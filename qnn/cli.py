@@ -199,7 +199,9 @@ def _run(args: argparse.Namespace) -> int:
         at = argv.index("with") + 1
         argv[at:at] = [str(previous / "config.json"), f"store.resume_from={str(previous)!r}"]
     observers = []
-    if not {"-F", "--file_storage", "-m", "--mongo_db"} & set(argv):
+    inspecting = {"print_config", "print_dependencies", "print_named_configs", "save_config",
+                  "help", "-h", "--help"} & set(argv)  # commands that run nothing: no run folder
+    if not inspecting and not {"-F", "--file_storage", "-m", "--mongo_db"} & set(argv):
         observers.append(FileStorageObserver(str(Path(args.runs_dir) / args.family)))
     ex.observers.extend(observers)
     try:  # the experiment is a module-level object: leave it as found for the next call
