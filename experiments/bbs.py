@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import fields
 
-from sacred import Experiment
-from sacred.utils import apply_backspaces_and_linefeeds
-
-from experiments.ingredients import (
-    make_backend,
-    open_run,
-    photonics,
-    record_versions,
-    run_folder,
-    store,
-)
+from experiments.ingredients import make_backend, new_experiment, open_run, save_results
 from qnn.bbs import BBSConfig
 from qnn.bbs.study import StudySpec, run_study
 from qnn.runs import StoreSink
-from qnn.runs.index import RESULTS_FILE
 from qnn.runs.tables import aggregate
 
-ex = Experiment("bbs", ingredients=[photonics, store])
-ex.captured_out_filter = apply_backspaces_and_linefeeds
-record_versions(ex)
+ex = new_experiment("bbs")
 
 
 @ex.config
@@ -120,5 +106,5 @@ def main(label, problems, sizes, instances, methods, bbs, checkpoint_every, opti
         rows = run_study(spec, backend, seed=seed, sink=sink, checkpoint=checkpoint)
     summary = aggregate(rows, by=("problem", "size", "method"),
                         metrics=("success", "rel_error", "evaluations"))
-    (run_folder() / RESULTS_FILE).write_text(json.dumps({"tasks": rows, "summary": summary}))
+    save_results(tasks=rows, summary=summary)
     return {f"{s['problem']}/m{s['size']}/{s['method']}": s["success_mean"] for s in summary}

@@ -2,27 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
-from sacred import Experiment
-from sacred.utils import apply_backspaces_and_linefeeds
-
-from experiments.ingredients import (
-    make_backend,
-    open_run,
-    photonics,
-    record_versions,
-    run_folder,
-    store,
-)
+from experiments.ingredients import make_backend, new_experiment, open_run, run_folder, save_results
 from qnn.qtrain.study import DQNNSpec, run_baseline_study, run_dqnn_study
 from qnn.runs import StoreSink
-from qnn.runs.index import RESULTS_FILE
 from qnn.runs.tables import aggregate
 
-ex = Experiment("dqnn", ingredients=[photonics, store])
-ex.captured_out_filter = apply_backspaces_and_linefeeds
-record_versions(ex)
+ex = new_experiment("dqnn")
 
 
 @ex.config
@@ -136,8 +121,7 @@ def main(label, dataset, target, qpus, outcomes, scaling, bond_dims, seeds, trai
         rows = run_baseline_study(spec, seed=seed, epochs=baseline_epochs)
         summary = aggregate(rows, by=("method", "bond_dim"), metrics=("test_accuracy",
                                                                       "n_total"))
-        (run_folder() / RESULTS_FILE).write_text(json.dumps({"tasks": rows,
-                                                             "summary": summary}))
+        save_results(tasks=rows, summary=summary)
         return {f"{s['method']}@chi={s['bond_dim']}": s["test_accuracy_mean"] for s in summary}
     backend = make_backend()
     run_store, _ = open_run()
@@ -146,5 +130,5 @@ def main(label, dataset, target, qpus, outcomes, scaling, bond_dims, seeds, trai
         sink = StoreSink(run_store, log_scalar=_run.log_scalar)
         rows = run_dqnn_study(spec, backend, seed=seed, folder=folder, sink=sink)
     summary = aggregate(rows, by=("bond_dim",), metrics=("test_accuracy", "n_total"))
-    (folder / RESULTS_FILE).write_text(json.dumps({"tasks": rows, "summary": summary}))
+    save_results(tasks=rows, summary=summary)
     return {f"chi={s['bond_dim']}": s["test_accuracy_mean"] for s in summary}

@@ -6,12 +6,14 @@ import contextlib
 import shutil
 from pathlib import Path
 
-from sacred import SETTINGS, Ingredient
+from sacred import SETTINGS, Experiment, Ingredient
 from sacred.observers import FileStorageObserver
+from sacred.utils import apply_backspaces_and_linefeeds
 
 from qnn.photonics import Backend, NoiseModel, get_backend
 from qnn.photonics.pool import orca_pool
 from qnn.runs import Checkpoint
+from qnn.runs.index import RESULTS_FILE
 from qnn.secrets import redact
 from qnn.store import RunStore
 
@@ -114,3 +116,18 @@ def record_versions(ex) -> None:
     for name, full in package_versions().items():
         ex.add_package_dependency(name, full.split("+")[0])
 
+
+def new_experiment(name: str) -> Experiment:
+    """A Sacred experiment with the shared ingredients, a progress-bar-friendly output
+    filter and the package versions recorded."""
+    ex = Experiment(name, ingredients=[photonics, store])
+    ex.captured_out_filter = apply_backspaces_and_linefeeds
+    record_versions(ex)
+    return ex
+
+
+def save_results(**tables: list) -> None:
+    """Write the run's result tables to ``results.json`` in its folder (notebooks read it)."""
+    import json
+
+    (run_folder() / RESULTS_FILE).write_text(json.dumps(tables))
