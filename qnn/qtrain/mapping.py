@@ -31,6 +31,7 @@ import math
 import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import torch
@@ -100,8 +101,11 @@ def qpu_vector(patterns: PatternsLike, probs: Tensor, outcomes: str) -> tuple[Te
     return torch.as_tensor(array[keep], dtype=torch.long), probs.index_select(-1, index)
 
 
+@lru_cache(maxsize=64)
 def outcome_patterns(n_modes: int, n_photons: int, outcomes: str) -> Tensor:
     """The fixed outcome list of a QPU: :func:`qpu_vector` applied to the lossless basis.
+
+    Cached (it is rebuilt by every training step otherwise); treat the result as read-only.
 
     ``"pnr"``: all ``C(M+N-1, N)`` patterns of ``fock_basis(M, N)``; ``"no_bunching"``: its
     ``C(M, N)`` collision-free patterns; ``"threshold"``: its distinct click patterns. Events
