@@ -87,7 +87,7 @@ def _execute(notebook: Path, runs_dir: Path, out: Path, label: str | None,
     env.pop("QNN_LABEL", None)
     if label:
         env["QNN_LABEL"] = label
-    result = subprocess.run([sys.executable, str(notebook)], env=env, capture_output=True,
+    result = subprocess.run([sys.executable, str(notebook.resolve())], env=env, capture_output=True,
                             text=True, timeout=timeout, cwd=notebook.parent)
     if result.returncode != 0:
         raise RuntimeError(f"{notebook} failed (exit {result.returncode}):\n"

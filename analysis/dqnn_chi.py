@@ -8,12 +8,10 @@
 # ---
 
 # %% [markdown]
-# # Distributed QNN (Quantum-Train): accuracy vs bond dimension, training curves, ablations
+# # Distributed QNN (Quantum-Train): accuracy and trained parameters vs bond dimension
 #
-# Data (see `paper/figures.toml`): `qnn run dqnn with paper_chi_sweep`, `... with
-# hardware_14` (through two emulated or real PT systems) and `... with hardware_14
-# photonics.backend=exact` (noiseless), `... with ablation_random`, `... with noise_sweep`.
-# Each section draws the newest completed run of its named config under `runs/`.
+# Data (see `paper/figures.toml`): `qnn run dqnn with paper_chi_sweep` (every completed run of
+# it, so a sweep may be split over runs) and, when present, `qnn run dqnn with baselines`.
 
 # %%
 import csv
@@ -21,7 +19,6 @@ import os
 from pathlib import Path
 
 import matplotlib.pyplot as plt
-import numpy as np
 
 from qnn.runs import find_runs, latest_run
 from qnn.runs.tables import aggregate
@@ -34,7 +31,11 @@ SAVE = {"metadata": {"Software": None}, "dpi": 120}
 
 
 def tasks(label):
-    return latest_run(RUNS, "dqnn", label=OVERRIDE or label).results("tasks")
+    """Rows of every completed run of a named config: a sweep may be split over many runs."""
+    runs = find_runs(RUNS, "dqnn", label=OVERRIDE or label)
+    if not runs:
+        latest_run(RUNS, "dqnn", label=OVERRIDE or label)  # raises, naming the command to run
+    return [row for run in runs for row in run.results("tasks")]
 
 
 # %% [markdown]
@@ -70,39 +71,3 @@ ax.legend(fontsize="small")
 fig.tight_layout()
 fig.savefig(OUT / "dqnn_chi_sweep.png", **SAVE)
 
-# %% [markdown]
-# ## Accuracy vs training round: QPUs (emulated or real) vs noiseless simulation, and the
-# ## random-input ablation
-
-# %%
-fig, ax = plt.subplots(figsize=(5.5, 3.5))
-curves = [(run, "hardware_14") for run in find_runs(RUNS, "dqnn",
-                                                    label=OVERRIDE or "hardware_14")]
-curves += [(latest_run(RUNS, "dqnn", label=OVERRIDE or "ablation_random"), "ablation_random")]
-for run, label in curves:
-    backend = run.config["photonics"]["backend"]
-    for row in run.results("tasks"):
-        accuracy = 100 * np.asarray(row["curve_test_accuracy"])
-        ax.plot(range(1, len(accuracy) + 1), accuracy,
-                label=f"{label} ({backend}), χ={row['bond_dim']}, seed {row['seed']}")
-ax.set_xlabel("training round")
-ax.set_ylabel("test accuracy (%)")
-ax.legend(fontsize="x-small")
-fig.tight_layout()
-fig.savefig(OUT / "dqnn_training_curves.png", **SAVE)
-
-# %% [markdown]
-# ## Accuracy vs noise
-
-# %%
-rows = tasks("noise_sweep")
-labels = [", ".join(f"{k}={v}" for k, v in (r.get("noise") or {}).items()) or "ideal"
-          for r in rows]
-summary = aggregate([{**r, "level": lab} for r, lab in zip(rows, labels, strict=True)],
-                    by=("level",), metrics=("test_accuracy",))
-fig, ax = plt.subplots(figsize=(6, 3.5))
-ax.barh([s["level"] for s in summary], [100 * s["test_accuracy_mean"] for s in summary],
-        xerr=[100 * s["test_accuracy_std"] for s in summary])
-ax.set_xlabel("test accuracy (%)")
-fig.tight_layout()
-fig.savefig(OUT / "dqnn_noise.png", **SAVE)
