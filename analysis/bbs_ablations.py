@@ -16,24 +16,19 @@
 # control that separates "quantum" from "any click distribution".
 
 # %%
-import os
-from pathlib import Path
-
 import matplotlib.pyplot as plt
 
+from qnn.figures import SAVE_OPTIONS, notebook_settings
 from qnn.runs import latest_run
 from qnn.runs.tables import aggregate
 
-RUNS = Path(os.environ.get("QNN_RUNS_DIR", "../runs"))
-OUT = Path(os.environ.get("QNN_FIGURES_DIR", "../paper/figures"))
-OVERRIDE = os.environ.get("QNN_LABEL")
-OUT.mkdir(parents=True, exist_ok=True)
-SAVE = {"metadata": {"Software": None}, "dpi": 120}
+SETTINGS = notebook_settings()
+RUNS, OUT, SAVE = SETTINGS.runs_dir, SETTINGS.out_dir, SAVE_OPTIONS
 
 panels = {}
 for label, variant in (("ablation_frozen", "bbs_frozen"),
                        ("ablation_random_clicks", "bbs_random_clicks")):
-    run = latest_run(RUNS, "bbs", label=OVERRIDE or label)
+    run = latest_run(RUNS, "bbs", label=SETTINGS.label_or(label))
     rows = [r for r in run.results("tasks") if r["method"] in ("bbs", variant, "random")]
     panels[variant] = aggregate(rows, by=("problem", "size", "method"), metrics=("success",))
     print(f"{variant}: run {run.path}, {len(rows)} tasks")

@@ -16,21 +16,17 @@
 
 # %%
 import csv
-import os
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 
+from qnn.figures import SAVE_OPTIONS, notebook_settings
 from qnn.runs import latest_run
 from qnn.runs.tables import aggregate, gap_curves
 
-RUNS = Path(os.environ.get("QNN_RUNS_DIR", "../runs"))
-OUT = Path(os.environ.get("QNN_FIGURES_DIR", "../paper/figures"))
-LABEL = os.environ.get("QNN_LABEL", "paper_table")
-OUT.mkdir(parents=True, exist_ok=True)
-SAVE = {"metadata": {"Software": None}, "dpi": 120}  # no version stamp: reruns give equal bytes
+SETTINGS = notebook_settings()
+RUNS, OUT, SAVE = SETTINGS.runs_dir, SETTINGS.out_dir, SAVE_OPTIONS
 
-run = latest_run(RUNS, "bbs", label=LABEL)
+run = latest_run(RUNS, "bbs", label=SETTINGS.label_or("paper_table"))
 rows = run.results("tasks")
 summary = aggregate(rows, by=("problem", "size", "method"), metrics=("success", "rel_error"))
 problems = sorted({s["problem"] for s in summary})

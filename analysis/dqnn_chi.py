@@ -15,34 +15,22 @@
 
 # %%
 import csv
-import os
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 
-from qnn.runs import find_runs, latest_run
+from qnn.figures import SAVE_OPTIONS, notebook_settings
+from qnn.runs import find_runs, task_rows
 from qnn.runs.tables import aggregate
 
-RUNS = Path(os.environ.get("QNN_RUNS_DIR", "../runs"))
-OUT = Path(os.environ.get("QNN_FIGURES_DIR", "../paper/figures"))
-OVERRIDE = os.environ.get("QNN_LABEL")
-OUT.mkdir(parents=True, exist_ok=True)
-SAVE = {"metadata": {"Software": None}, "dpi": 120}
-
-
-def tasks(label):
-    """Rows of every completed run of a named config: a sweep may be split over many runs."""
-    runs = find_runs(RUNS, "dqnn", label=OVERRIDE or label)
-    if not runs:
-        latest_run(RUNS, "dqnn", label=OVERRIDE or label)  # raises, naming the command to run
-    return [row for run in runs for row in run.results("tasks")]
+SETTINGS = notebook_settings()
+RUNS, OUT, SAVE = SETTINGS.runs_dir, SETTINGS.out_dir, SAVE_OPTIONS
 
 
 # %% [markdown]
 # ## Test accuracy and trained parameters vs bond dimension χ
 
 # %%
-rows = tasks("paper_chi_sweep")
+rows = task_rows(RUNS, "dqnn", label=SETTINGS.label_or("paper_chi_sweep"))
 summary = aggregate(rows, by=("bond_dim",), metrics=("test_accuracy", "n_total"))
 with open(OUT / "dqnn_chi_table.csv", "w", newline="") as f:
     writer = csv.writer(f)

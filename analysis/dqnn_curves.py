@@ -14,27 +14,14 @@
 # hardware_14 photonics.backend=exact` (noiseless) and `... with ablation_random`.
 
 # %%
-import os
-from pathlib import Path
-
 import matplotlib.pyplot as plt
 import numpy as np
 
+from qnn.figures import SAVE_OPTIONS, notebook_settings
 from qnn.runs import find_runs, latest_run
 
-RUNS = Path(os.environ.get("QNN_RUNS_DIR", "../runs"))
-OUT = Path(os.environ.get("QNN_FIGURES_DIR", "../paper/figures"))
-OVERRIDE = os.environ.get("QNN_LABEL")
-OUT.mkdir(parents=True, exist_ok=True)
-SAVE = {"metadata": {"Software": None}, "dpi": 120}
-
-
-def tasks(label):
-    """Rows of every completed run of a named config: a sweep may be split over many runs."""
-    runs = find_runs(RUNS, "dqnn", label=OVERRIDE or label)
-    if not runs:
-        latest_run(RUNS, "dqnn", label=OVERRIDE or label)  # raises, naming the command to run
-    return [row for run in runs for row in run.results("tasks")]
+SETTINGS = notebook_settings()
+RUNS, OUT, SAVE = SETTINGS.runs_dir, SETTINGS.out_dir, SAVE_OPTIONS
 
 
 # %% [markdown]
@@ -43,9 +30,9 @@ def tasks(label):
 
 # %%
 fig, ax = plt.subplots(figsize=(5.5, 3.5))
-curves = [(run, "hardware_14") for run in find_runs(RUNS, "dqnn",
-                                                    label=OVERRIDE or "hardware_14")]
-curves += [(latest_run(RUNS, "dqnn", label=OVERRIDE or "ablation_random"), "ablation_random")]
+hardware = find_runs(RUNS, "dqnn", label=SETTINGS.label_or("hardware_14"))
+ablation = latest_run(RUNS, "dqnn", label=SETTINGS.label_or("ablation_random"))
+curves = [(run, "hardware_14") for run in hardware] + [(ablation, "ablation_random")]
 for run, label in curves:
     backend = run.config["photonics"]["backend"]
     for row in run.results("tasks"):

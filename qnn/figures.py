@@ -10,6 +10,29 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 MANIFEST = "paper/figures.toml"
+# PNGs without the matplotlib version stamp, so reruns on the same runs give equal bytes.
+SAVE_OPTIONS = {"metadata": {"Software": None}, "dpi": 120}
+
+
+@dataclass(frozen=True)
+class NotebookSettings:
+    """What `qnn figures` hands a notebook through the environment (defaults for Jupyter)."""
+
+    runs_dir: Path
+    out_dir: Path
+    label: str | None  # a named config to draw instead of each figure's own
+
+    def label_or(self, default: str) -> str:
+        return self.label or default
+
+
+def notebook_settings() -> NotebookSettings:
+    """Read ``QNN_RUNS_DIR``, ``QNN_FIGURES_DIR``, ``QNN_LABEL``; create the output folder."""
+    settings = NotebookSettings(Path(os.environ.get("QNN_RUNS_DIR", "../runs")),
+                                Path(os.environ.get("QNN_FIGURES_DIR", "../paper/figures")),
+                                os.environ.get("QNN_LABEL") or None)
+    settings.out_dir.mkdir(parents=True, exist_ok=True)
+    return settings
 
 
 @dataclass(frozen=True)

@@ -68,5 +68,14 @@ def latest_run(runs_dir: str | Path, experiment: str, *, label: str | None = Non
     return runs[-1]
 
 
+def task_rows(runs_dir: str | Path, experiment: str, *, label: str,
+              table: str = "tasks") -> list[dict[str, Any]]:
+    """One table's rows from every completed run of a named config (a sweep may be split
+    over many runs); a ValueError naming the command to run when there is none."""
+    runs = find_runs(runs_dir, experiment, label=label) or [latest_run(runs_dir, experiment,
+                                                                       label=label)]
+    return [row for run in runs for row in run.results(table)]
+
+
 def _run_order(folder: Path) -> tuple[int, str]:
     return (int(folder.name), "") if folder.name.isdigit() else (1 << 62, folder.name)

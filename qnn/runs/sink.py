@@ -1,4 +1,4 @@
-"""Where a library-level study sends what it produces: metrics, histograms, result rows."""
+"""Where a library-level study sends what it produces while it runs: metrics, histograms."""
 
 from __future__ import annotations
 
@@ -11,13 +11,12 @@ from ..store import RunStore
 
 
 class RunSink(Protocol):
-    """The three kinds of output of a run; library code writes only through this."""
+    """A run's streamed outputs; library code writes them only through this (result rows
+    are returned by the study and saved by the experiment)."""
 
     def log_scalar(self, name: str, value: float, step: int) -> None: ...
 
     def put_histograms(self, name: str, hists: Sequence[Histogram], **attrs: object) -> None: ...
-
-    def put_row(self, table: str, row: dict[str, object]) -> None: ...
 
 
 class MemorySink:
@@ -26,7 +25,6 @@ class MemorySink:
     def __init__(self) -> None:
         self.scalars: dict[str, list[tuple[int, float]]] = defaultdict(list)
         self.histograms: dict[str, list[Histogram]] = {}
-        self.rows: dict[str, list[dict[str, object]]] = defaultdict(list)
 
     def log_scalar(self, name: str, value: float, step: int) -> None:
         self.scalars[name].append((step, float(value)))
@@ -34,19 +32,15 @@ class MemorySink:
     def put_histograms(self, name: str, hists: Sequence[Histogram], **attrs: object) -> None:
         self.histograms[name] = list(hists)
 
-    def put_row(self, table: str, row: dict[str, object]) -> None:
-        self.rows[table].append(dict(row))
-
 
 class StoreSink:
     """Histograms to a :class:`RunStore` (an entry per name, rewritten on resume), scalars
-    to a callback (e.g. Sacred's ``_run.log_scalar``), rows to a callback too."""
+    to a callback (e.g. Sacred's ``_run.log_scalar``)."""
 
     def __init__(self, store: RunStore, *,
-                 log_scalar: Callable[[str, float, int], None] | None = None,
-                 put_row: Callable[[str, dict[str, object]], None] | None = None) -> None:
+                 log_scalar: Callable[[str, float, int], None] | None = None) -> None:
         self.store = store
-        self._log_scalar, self._put_row = log_scalar, put_row
+        self._log_scalar = log_scalar
 
     def log_scalar(self, name: str, value: float, step: int) -> None:
         if self._log_scalar is not None:
@@ -55,7 +49,3 @@ class StoreSink:
     def put_histograms(self, name: str, hists: Sequence[Histogram], **attrs: object) -> None:
         # A resumed run redoes the steps after its last checkpoint: same name, same content.
         self.store.put_histograms(name, hists, overwrite=True, **attrs)
-
-    def put_row(self, table: str, row: dict[str, object]) -> None:
-        if self._put_row is not None:
-            self._put_row(table, row)

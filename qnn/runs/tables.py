@@ -36,17 +36,6 @@ def aggregate(rows: Sequence[dict[str, Any]], by: Sequence[str],
     return out
 
 
-def pivot(summary: Sequence[dict[str, Any]], row_key: str, column_key: str,
-          value: str) -> tuple[list, list, np.ndarray]:
-    """``(rows, columns, table)`` with ``table[i, j]`` the value of row ``i``, column ``j``."""
-    rows = sorted({s[row_key] for s in summary})
-    columns = sorted({s[column_key] for s in summary})
-    table = np.full((len(rows), len(columns)), np.nan)
-    for s in summary:
-        table[rows.index(s[row_key]), columns.index(s[column_key])] = s[value]
-    return rows, columns, table
-
-
 def gap_curves(rows: Sequence[dict[str, Any]], curve: str = "curve_best_cost"
                ) -> tuple[np.ndarray, np.ndarray, int]:
     """Mean and std over rows of a per-update cost curve as a relative gap to the optimum,

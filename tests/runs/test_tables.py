@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from qnn.runs.tables import aggregate, gap_curves, pivot
+from qnn.runs.tables import aggregate, gap_curves
 
 ROWS = [
     {"method": "bbs", "size": 10, "success": True, "rel_error": 0.0},
@@ -22,11 +22,7 @@ def test_aggregate_gives_rates_means_and_counts():
     assert np.isnan(summary[1]["rel_error_mean"])
 
 
-def test_pivot_and_errors():
-    summary = aggregate(ROWS, by=("method", "size"), metrics=("success",))
-    rows, cols, table = pivot(summary, "method", "size", "success_mean")
-    assert rows == ["bbs", "sa"] and cols == [10, 20]
-    np.testing.assert_array_equal(table, [[0.5, 1.0], [1.0, np.nan]])
+def test_missing_grouping_keys_are_named():
     with pytest.raises(ValueError, match=r"rows\[0\] lacks grouping key\(s\) \['problem'\]"):
         aggregate(ROWS, by=("problem",), metrics=())
 

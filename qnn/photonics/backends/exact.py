@@ -207,14 +207,10 @@ class ExactBackend:
 
 
 @lru_cache(maxsize=32)
-def _basis_tensor_cached(n_modes: int, n_photons: int, device: torch.device) -> Tensor:
+def _basis_tensor(n_modes: int, n_photons: int, device: torch.device) -> Tensor:
     return torch.as_tensor(
         np.array(fock_basis(n_modes, n_photons)), dtype=torch.long, device=device
     )
-
-
-def _basis_tensor(n_modes: int, n_photons: int, device: torch.device) -> Tensor:
-    return _basis_tensor_cached(n_modes, n_photons, device)
 
 
 @lru_cache(maxsize=16)
