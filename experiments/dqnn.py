@@ -25,6 +25,7 @@ def config():
     seeds = [0]  # independent trainings per χ
     train = {"rounds": 20, "mps_epochs": 2, "batch_size": 64, "lr_mps": 1e-3,
              "angle_method": "autograd"}  # TrainConfig fields
+    precision = "float32"  # the CNN's arithmetic (float32 | float64); the MPS is float64
     noise_levels = []  # NoiseModel dicts: one set of tasks per level on the exact backend
     baselines = False  # True: train the classical comparisons instead (at each χ's count)
     baseline_epochs = 50  # epochs of the classical CNN (published baseline: 50, Adam 1e-3)
@@ -114,9 +115,9 @@ def baselines():
 
 @ex.main
 def main(label, dataset, target, qpus, outcomes, scaling, bond_dims, seeds, train,
-         noise_levels, baselines, baseline_epochs, seed, _run):
+         noise_levels, baselines, baseline_epochs, precision, seed, _run):
     spec = DQNNSpec(dataset, target, tuple(qpus), outcomes, scaling, tuple(bond_dims),
-                    tuple(seeds), train, tuple(noise_levels))
+                    tuple(seeds), train, tuple(noise_levels), precision)
     if baselines:
         rows = run_baseline_study(spec, seed=seed, epochs=baseline_epochs)
         summary = aggregate(rows, by=("method", "bond_dim"), metrics=("test_accuracy",

@@ -28,6 +28,7 @@ from .target import DigitsCNN, HardwareCNN, PaperCNN, accuracy, to_state_dict
 from .train import Dataset, TrainConfig, Trainer
 
 DATASETS = ("digits", "mnist_published", "mnist_full")
+PRECISIONS = {"float32": torch.float32, "float64": torch.float64}
 TARGETS = {"digits": DigitsCNN, "paper": PaperCNN, "hardware": HardwareCNN}
 
 
@@ -45,8 +46,13 @@ class DQNNSpec:
     seeds: tuple[int, ...] = (0,)
     train: TrainConfig = field(default_factory=TrainConfig)
     noise_levels: tuple[dict, ...] = ()
+    # The CNN's arithmetic; the MPS and the photonic vectors stay float64. float32 halves a
+    # round's time on CPU with the same accuracy (benchmarks/qtrain.py).
+    precision: str = "float32"
 
     def __post_init__(self) -> None:
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision={self.precision!r}; choose from {list(PRECISIONS)}")
         if self.dataset not in DATASETS:
             raise ValueError(f"dataset={self.dataset!r}; choose from {list(DATASETS)}")
         if self.target not in TARGETS:
@@ -80,8 +86,8 @@ def _task_seed(seed: int, *parts: object) -> int:
     return int(np.random.SeedSequence(words).generate_state(1, np.uint64)[0] >> 1)
 
 
-def load_dataset(name: str, seed: int) -> Dataset:
-    """The named data regime as float64 tensors (published: 6,000 / 600 MNIST images)."""
+def load_dataset(name: str, seed: int, dtype: torch.dtype = torch.float64) -> Dataset:
+    """The named data regime as ``dtype`` tensors (published: 6,000 / 600 MNIST images)."""
     rng = np.random.default_rng(_task_seed(seed, "data", name))
     if name == "digits":
         x, y = load_digits_dataset()
@@ -92,7 +98,7 @@ def load_dataset(name: str, seed: int) -> Dataset:
         if name == "mnist_published":
             x_train, y_train = published_subset(x_train, y_train, PUBLISHED_N_TRAIN, rng=rng)
             x_test, y_test = published_subset(x_test, y_test, PUBLISHED_N_TEST, rng=rng)
-    return Dataset(x_train.double(), y_train, x_test.double(), y_test)
+    return Dataset(x_train.to(dtype), y_train, x_test.to(dtype), y_test)
 
 
 def run_dqnn_study(spec: DQNNSpec, backend: Backend, *, seed: int, folder: Path,
@@ -105,7 +111,7 @@ def run_dqnn_study(spec: DQNNSpec, backend: Backend, *, seed: int, folder: Path,
     Each task also writes ``network-chi<χ>-seed<s>.pt``: the trained classical network as a
     plain state dict of the target module, usable without any quantum backend.
     """
-    data = load_dataset(spec.dataset, seed)
+    data = load_dataset(spec.dataset, seed, PRECISIONS[spec.precision])
     rows = []
     levels = list(enumerate(spec.noise_levels)) or [(None, None)]
     tasks = [(n, b, s) for n in levels for b in spec.bond_dims for s in spec.seeds]
@@ -155,7 +161,7 @@ def run_baseline_study(spec: DQNNSpec, *, seed: int, epochs: int = 50,
     Quantum-Train model: the full CNN, weight sharing and magnitude pruning, per seed."""
     from .baselines import equal_budget_baselines
 
-    data = load_dataset(spec.dataset, seed)
+    data = load_dataset(spec.dataset, seed, PRECISIONS[spec.precision])
     rows = []
     tasks = [(b, s) for b in spec.bond_dims for s in spec.seeds]
     for bond_dim, task in tqdm(tasks, disable=not progress, desc="baselines", unit="task"):
