@@ -163,7 +163,20 @@ def _emulator(args: argparse.Namespace) -> int:
     return 0
 
 
-FAMILIES = ("bbs", "dqnn")  # experiments/<family>.py, each a Sacred Experiment named ``ex``
+def _families() -> tuple[str, ...]:
+    """Every ``experiments/<family>.py``: each holds a Sacred Experiment named ``ex``."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("experiments")
+    if spec is None or not spec.submodule_search_locations:
+        return ()
+    folder = Path(next(iter(spec.submodule_search_locations)))
+    return tuple(sorted(p.stem for p in folder.glob("*.py")
+                        if p.stem not in {"__init__", "ingredients"}))
+
+
+FAMILIES = _families()
 
 
 def _add_run(sub: argparse._SubParsersAction) -> None:
