@@ -151,3 +151,20 @@ def test_noise_levels_are_validated_before_any_work():
 
     with pytest.raises(ValueError, match=r"noise_levels\[1\]=\{'transmission': 2.0\}"):
         DQNNSpec(noise_levels=({}, {"transmission": 2.0}))
+
+
+def test_float32_network_follows_the_float64_one(data):
+    """The CNN's precision is an option: one round in float32 tracks float64 closely."""
+    from qnn.qtrain.study import DQNNSpec
+
+    with pytest.raises(ValueError, match="precision='float16'"):
+        DQNNSpec(precision="float16")
+    config = TrainConfig(rounds=1, mps_epochs=1, batch_size=64, angle_method="autograd")
+    single = Dataset(data.x_train.float(), data.y_train, data.x_test.float(), data.y_test)
+    losses = []
+    for d in (data, single):
+        model = make_model()
+        losses.append(Trainer(model, get_backend("exact"), config, d).fit(seed=0)[-1])
+        # the generated weights stay float64 whatever the network's precision
+        assert model.weights(exact_vectors(model)).dtype == torch.float64
+    assert losses[1]["train_loss"] == pytest.approx(losses[0]["train_loss"], rel=1e-4)
