@@ -47,7 +47,7 @@ from qnn.photonics import get_backend
 from qnn.qtrain.data import PUBLISHED_N_TEST, PUBLISHED_N_TRAIN
 from qnn.qtrain.mapping import PhotonicDistribution
 from qnn.qtrain.model import QPUSpec, QuantumTrain
-from qnn.qtrain.study import load_dataset
+from qnn.qtrain.study import PRECISIONS, load_dataset
 from qnn.qtrain.target import PaperCNN
 from qnn.qtrain.train import Dataset, TrainConfig, Trainer
 
@@ -89,6 +89,7 @@ class Settings:
     min_reps: int
     methods: tuple[Method, ...]
     threads: int | None = None
+    precision: str = "float32"  # the CNN's arithmetic, as DQNNSpec.precision
 
 
 # --------------------------------------------------------------------------- timing helpers
@@ -249,16 +250,16 @@ class TimedTrainer(Trainer):
 
 
 # --------------------------------------------------------------------------- setup
-def load_data() -> tuple[Dataset, str]:
+def load_data(dtype: torch.dtype) -> tuple[Dataset, str]:
     """The published 6,000 / 600 MNIST subset, or random images of that shape."""
     try:
-        data = load_dataset("mnist_published", SEED)
+        data = load_dataset("mnist_published", SEED, dtype)
         return data, f"MNIST (published subset {len(data.y_train):,} / {len(data.y_test):,})"
     except (ImportError, OSError, ValueError) as error:
         gen = torch.Generator().manual_seed(SEED)
-        data = Dataset(torch.rand(PUBLISHED_N_TRAIN, 1, 28, 28, generator=gen, dtype=torch.float64),
+        data = Dataset(torch.rand(PUBLISHED_N_TRAIN, 1, 28, 28, generator=gen, dtype=dtype),
                        torch.randint(0, 10, (PUBLISHED_N_TRAIN,), generator=gen),
-                       torch.rand(PUBLISHED_N_TEST, 1, 28, 28, generator=gen, dtype=torch.float64),
+                       torch.rand(PUBLISHED_N_TEST, 1, 28, 28, generator=gen, dtype=dtype),
                        torch.randint(0, 10, (PUBLISHED_N_TEST,), generator=gen))
         return data, (f"RANDOM images {PUBLISHED_N_TRAIN:,} / {PUBLISHED_N_TEST:,} x 1x28x28 "
                       f"(MNIST unavailable: {type(error).__name__}: {error})")
@@ -594,6 +595,8 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[Settings, str | None]
                         help="torch (and numba) threads (default: as installed)")
     parser.add_argument("--steps", type=int, metavar="K", help="MPS steps per timed round")
     parser.add_argument("--repeats", type=int, metavar="R", help="timed rounds per method")
+    parser.add_argument("--precision", choices=sorted(PRECISIONS), default="float32",
+                        help="the CNN's arithmetic (the experiments' default: float32)")
     args = parser.parse_args(argv)
     for name in ("threads", "steps", "repeats"):
         value = getattr(args, name)
@@ -609,7 +612,7 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[Settings, str | None]
         settings = replace(settings, steps=args.steps)
     if args.repeats is not None:
         settings = replace(settings, repeats=args.repeats)
-    return settings, args.json
+    return replace(settings, precision=args.precision), args.json
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -623,12 +626,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     env = environment()
     print("Quantum-Train round benchmark" + (" (--quick)" if settings.quick else ""))
     print("Environment: " + "; ".join(f"{k} {v}" for k, v in env.items()), flush=True)
-    data, source = load_data()
+    data, source = load_data(PRECISIONS[settings.precision])
     env["data"] = source
     model = make_model()
     sizes = model.distribution().sizes
     counts = model.n_trained_parameters()
-    print(f"Data: {source}")
+    print(f"Data: {source}, CNN in {settings.precision}")
     print(f"Model: PaperCNN ({model.n_weights:,} weights), QPUs "
           + " + ".join(f"{len(q.input_state)} modes/{sum(q.input_state)} photons loops "
                        f"{list(q.loop_lengths)}" for q in QPUS)
