@@ -225,6 +225,120 @@ def _run(args: argparse.Namespace) -> int:
     return 0 if run is not None and run.status == "COMPLETED" else 1
 
 
+def _add_submit(sub: argparse._SubParsersAction) -> None:
+    sm = sub.add_parser(
+        "submit", help="run a sweep as a Slurm job array: qnn submit bbs with smoke --seeds 1,2",
+        description="Expand --sweep/--seeds into a grid and submit it through submitit as one "
+                    "job array, one Sacred run per task (run id <array job>_<array task>) under "
+                    "RUNS_DIR/sweeps/<name>/<family>/. Words argparse does not know go to "
+                    "Sacred as in qnn run. Cluster defaults come from hpc.toml ($QNN_HPC_CONFIG); "
+                    "the QPU token stays in ORCA_AUTH_TOKEN.")
+    sm.add_argument("family", nargs="?", choices=FAMILIES)
+    sm.add_argument("--sweep", action="append", default=[], metavar="KEY=V1,V2,...",
+                    help="a config key and its values (repeat for a grid)")
+    sm.add_argument("--seeds", default=None, metavar="S1,S2,...", help="shorthand: --sweep seed=")
+    sm.add_argument("--name", default=None, help="sweep name (default <family>-<UTC time>)")
+    sm.add_argument("--runs-dir", default="runs", help="sweeps go to RUNS_DIR/sweeps/<name>")
+    sm.add_argument("--qpus", type=int, default=None, help="QPUs per task")
+    sm.add_argument("--gpus", type=int, default=None, help="GPUs per task")
+    sm.add_argument("--cpus", type=int, default=None, dest="cpus_per_task", help="CPUs per task")
+    sm.add_argument("--partition", default=None)
+    sm.add_argument("--time", type=int, default=None, help="minutes per task")
+    sm.add_argument("--parallel", type=int, default=None, dest="array_parallelism",
+                    help="tasks running at once (the array's %%N)")
+    sm.add_argument("--qpu-resource", choices=("gres", "license"), default=None,
+                    help="request QPUs as --gres=NAME:K or -L NAME:K")
+    sm.add_argument("--qpu-name", default=None, help="GRES or license name (qpu / orca_pt)")
+    sm.add_argument("--qpu-urls", default=None, help="the pool, comma-separated: QPU i = URL i")
+    sm.add_argument("--hdf5-locking", choices=("auto", "on", "off"), default=None)
+    sm.add_argument("--config", default=None, help="cluster settings file (TOML)")
+    sm.add_argument("--local", action="store_true", help="run with submitit's local executor")
+    sm.add_argument("--wait", action="store_true", help="wait for the tasks, then collect")
+    sm.add_argument("--resume", metavar="SWEEP", default=None,
+                    help="resubmit the failed and missing tasks of a sweep (name or folder)")
+    sm.set_defaults(func=_submit)
+
+
+def _submit(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from .hpc import Sweep, load_config, parse_sweep_option, submit_tasks, sweep_folder
+    from .hpc.collect import format_states
+    from .hpc.submit import resubmit
+    from .hpc.sweep import SWEEPS_FOLDER
+
+    executor = "local" if args.local else None
+    if args.resume:
+        if args.family or args.sacred_args or args.sweep or args.seeds:
+            raise ValueError("--resume takes the sweep's recorded family, config and grid; "
+                             "give no family, 'with' words, --sweep or --seeds")
+        sweep = Sweep.load(sweep_folder(args.resume, args.runs_dir))
+        states, submission = resubmit(sweep, executor=executor)
+        print(format_states(sweep, states))
+        if submission is None:
+            print(f"sweep {sweep.name}: nothing to resubmit")
+            return 0
+        if submission.resume_from:
+            print(f"continuing from checkpoints: {submission.resume_from}")
+    else:
+        if not args.family:
+            raise ValueError(f"give a family ({', '.join(FAMILIES)}) or --resume SWEEP")
+        overrides = {key: getattr(args, key) for key in
+                     ("qpus", "gpus", "cpus_per_task", "partition", "time", "array_parallelism",
+                      "qpu_resource", "qpu_name", "qpu_urls", "hdf5_locking")}
+        cluster = load_config(args.config).updated(**overrides)
+        sweeps = [parse_sweep_option(text) for text in args.sweep]
+        if args.seeds:
+            sweeps.append(parse_sweep_option(f"seed={args.seeds}"))
+        name = args.name or f"{args.family}-{datetime.now(UTC):%Y%m%dT%H%M%S}"
+        folder = Path(args.runs_dir) / SWEEPS_FOLDER / name
+        sweep = Sweep.create(folder, args.family, args.sacred_args, sweeps, cluster,
+                             "local" if args.local else "slurm")
+        submission = submit_tasks(sweep, range(len(sweep.tasks)), executor=executor)
+    print(f"sweep {sweep.name}: submitted tasks {list(submission.tasks)} as array "
+          f"{submission.id} ({submission.executor}); runs in {sweep.folder / sweep.family}")
+    if not args.wait:
+        print(f"check with: qnn collect {sweep.folder}")
+        return 0
+    from .hpc import wait
+
+    wait(sweep, progress=True)
+    return _print_collect(sweep)
+
+
+def _add_collect(sub: argparse._SubParsersAction) -> None:
+    col = sub.add_parser(
+        "collect", help="merge a sweep's finished runs into one table; list failed/missing",
+        description="Write RUNS_DIR/sweeps/<name>/results.json (every completed run's rows, "
+                    "with the sweep values) and histograms.h5 (external links to each run's "
+                    "histograms); print each task's state. Exit status 1 while tasks are "
+                    "failed or missing: 'qnn submit --resume SWEEP' reruns only those.")
+    col.add_argument("sweep", help="sweep name (under RUNS_DIR/sweeps) or folder")
+    col.add_argument("--runs-dir", default="runs")
+    col.add_argument("--table", default="tasks", help="results table to merge (default tasks)")
+    col.set_defaults(func=_collect)
+
+
+def _collect(args: argparse.Namespace) -> int:
+    from .hpc import Sweep, sweep_folder
+
+    return _print_collect(Sweep.load(sweep_folder(args.sweep, args.runs_dir)), args.table)
+
+
+def _print_collect(sweep, table: str = "tasks") -> int:
+    from .hpc import collect, format_states
+
+    rows, states = collect(sweep, table)
+    print(format_states(sweep, states))
+    print(f"{len(rows)} rows from {sum(s.status == 'completed' for s in states)} runs -> "
+          f"{sweep.folder / 'results.json'}, {sweep.folder / 'histograms.h5'}")
+    bad = [s.task for s in states if s.status in ("failed", "missing")]
+    if bad:
+        print(f"tasks {bad} failed or missing: qnn submit --resume {sweep.folder}")
+    return 1 if bad else 0
+
+
 def _add_figures(sub: argparse._SubParsersAction) -> None:
     fig = sub.add_parser(
         "figures", help="regenerate paper figures from stored runs",
@@ -300,6 +414,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_demo(sub)
     _add_emulator(sub)
     _add_run(sub)
+    _add_submit(sub)
+    _add_collect(sub)
     _add_figures(sub)
     _add_export(sub)
     return parser
@@ -308,7 +424,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
-    if args.command == "run":
+    if args.command in ("run", "submit"):
         args.sacred_args = extra
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
