@@ -2,30 +2,20 @@
 
 from __future__ import annotations
 
-import copy
-import math
 from collections.abc import Callable
 
 import numpy as np
 import torch
 
 from ..photonics.backends.base import Backend, ProbabilityBackend
-from ..photonics.circuit import TBICircuit, n_beam_splitters
+from ..photonics.circuit import TBICircuit
 from ..photonics.fock import n_fock_states
 from ..photonics.histogram import Histogram
 from ..problems.qubo import QUBO
 from .config import BBSConfig
-from .estimators import (
-    exact_expected_cost,
-    random_clicks,
-    sample_costs,
-    shift_gradient,
-    shifted_angle_sets,
-    shuffled_samples,
-    tile_candidates,
-)
-from .flips import flip_probabilities, initial_flip_params, mean_binary_entropy
-from .optim import descend, initial_moments
+from .estimators import exact_expected_cost, sample_costs, shift_gradient
+from .flips import flip_probabilities, mean_binary_entropy
+from .sampler import ClickSampler
 from .state import HISTORY_KEYS, BBSResult, BBSState, StepReport
 
 MAX_EXACT_STATES = 1 << 22  # Fock states gradient="exact" may build (memory of autograd)
@@ -69,17 +59,10 @@ class BBSSolver:
     def __init__(self, qubo: QUBO, backend: Backend, config: BBSConfig | None = None) -> None:
         self.qubo, self.backend = qubo, backend
         self.config = config = BBSConfig() if config is None else config
-        n = qubo.n_bits
-        self.n_modes = m = min(n, config.max_modes)
-        self.n_tiles = math.ceil(n / m)
-        self.loop_lengths = tuple(length for length in config.loop_lengths if length < m)
-        if not self.loop_lengths:
-            raise ValueError(
-                f"BBSConfig.loop_lengths={config.loop_lengths} has no loop shorter than the"
-                f" {m} modes of this {n}-bit problem"
-            )
-        self.input_state = tuple((i + 1) % 2 for i in range(m))
-        self.n_bs = n_beam_splitters(m, self.loop_lengths)
+        self.sampler = ClickSampler(qubo.n_bits, backend, config)
+        sampler = self.sampler
+        self.n_modes, self.n_tiles, self.n_bs = sampler.n_modes, sampler.n_tiles, sampler.n_bs
+        self.loop_lengths, self.input_state = sampler.loop_lengths, sampler.input_state
         if config.gradient == "exact":
             self._check_exact()
 
@@ -107,7 +90,7 @@ class BBSSolver:
 
     def circuit(self, bs_angles: np.ndarray | torch.Tensor) -> TBICircuit:
         """The solver's TBI with ``(*batch, n_bs)`` beam-splitter angles."""
-        return TBICircuit(self.input_state, self.loop_lengths, torch.as_tensor(bs_angles))
+        return self.sampler.circuit(bs_angles)
 
     # ----------------------------------------------------------------- state
     def init_state(self, rng: np.random.Generator) -> BBSState:
@@ -116,30 +99,12 @@ class BBSSolver:
         The run continues on a child generator spawned from ``rng``, whose state the
         returned :class:`BBSState` carries.
         """
-        cfg = self.config
-        angles = rng.uniform(0.0, 2 * np.pi, self.n_bs)
-        child = rng.spawn(1)[0]
-        return BBSState(
-            step=0,
-            bs_angles=angles,
-            flip_params=initial_flip_params(self.n_bits, cfg.flip_param, cfg.init_flip),
-            moments={"angles": initial_moments(cfg.optimizer, self.n_bs),
-                     "flips": initial_moments(cfg.optimizer, self.n_bits)},
-            best_bits=None,
-            best_cost=math.inf,
-            rng_state=copy.deepcopy(child.bit_generator.state),
-        )
-
-    def _check_state(self, state: BBSState) -> None:
-        for name, size in (("bs_angles", self.n_bs), ("flip_params", self.n_bits)):
-            shape = np.shape(getattr(state, name))
-            if shape != (size,):
-                raise ValueError(f"BBSState.{name} has shape {shape}, this solver needs ({size},)")
+        return self.sampler.init_state(rng)
 
     # ----------------------------------------------------------------- one update
     def step(self, state: BBSState) -> tuple[BBSState, StepReport]:
         """One update; returns the new state and its report (``state`` is not modified)."""
-        self._check_state(state)
+        self.sampler.check_state(state)
         cfg, rng = self.config, state.rng()
         params = torch.tensor(state.flip_params, dtype=torch.float64, requires_grad=True)
         probs = flip_probabilities(params, cfg.flip_param)
@@ -148,8 +113,8 @@ class BBSSolver:
                 state.bs_angles, probs, rng)
             labels = ["unshifted"]
         else:
-            labels, hists = self._sample(state.bs_angles, rng)
-        clicks, records, click_rate = self._clicks(labels, hists, rng)
+            labels, hists = self.sampler.sample(state.bs_angles, rng)
+        clicks, records, click_rate = self.sampler.clicks(labels, hists, rng)
         if cfg.gradient == "shift":
             objective, angle_grad, expectations = self._shift_objective(clicks, probs)
         candidates, flips, costs = self._candidates(clicks[0], probs.detach().numpy(), rng)
@@ -169,7 +134,7 @@ class BBSSolver:
             best_bits, best_cost = candidates[best].copy(), float(costs[best])
         evaluations = expectations + candidates.shape[0] + flip_evaluations
         expected_cost = float(objective.detach())
-        new_state = self._advance(state, angle_grad, flip_grad, best_bits, best_cost, rng, {
+        new_state = self.sampler.advance(state, angle_grad, flip_grad, best_bits, best_cost, rng, {
             "expected_cost": expected_cost, "best_cost": best_cost,
             "click_rate": click_rate, "evaluations": evaluations,
         })
@@ -179,34 +144,6 @@ class BBSSolver:
             angle_grad=angle_grad, flip_grad=flip_grad, histograms=records,
         )
         return new_state, report
-
-    def _sample(self, bs_angles: np.ndarray, rng: np.random.Generator
-                ) -> tuple[list[str], list[Histogram]]:
-        """Labels and threshold histograms (``shots · n_tiles`` shots) of the unshifted set and,
-        unless angles are frozen, every shifted set: one ``sample_batch`` call."""
-        shifted = not self.config.freeze_angles
-        sets = shifted_angle_sets(bs_angles, self.config.shift) if shifted else bs_angles[None]
-        labels = _labels(self.n_bs) if shifted else ["unshifted"]
-        seed = int(rng.integers(2**63))
-        hists = self.backend.sample_batch(self.circuit(sets), self.config.shots * self.n_tiles,
-                                          seed=seed, detection="threshold")
-        if len(hists) != len(labels):
-            raise RuntimeError(f"backend returned {len(hists)} histograms for {len(labels)} sets")
-        return labels, [h if h.detection == "threshold" else h.to_threshold() for h in hists]
-
-    def _clicks(self, labels: list[str], hists: list[Histogram], rng: np.random.Generator
-                ) -> tuple[torch.Tensor, list[tuple[str, Histogram]], float]:
-        """``(B, S, n)`` candidates ``y`` per set (random clicks for the ablation), the labelled
-        histograms to report, and the mean click rate of the unshifted boson samples."""
-        samples = [shuffled_samples(h.patterns, h.counts, rng) for h in hists]
-        click_rate = float(samples[0].mean())
-        records = list(zip(labels, hists, strict=True))
-        if self.config.sampler == "random_clicks":
-            samples = [random_clicks(s, rng) for s in samples]
-            records += [(f"random_clicks/{label}", Histogram.from_samples(s, "threshold"))
-                        for label, s in zip(labels, samples, strict=True)]
-        clicks = np.stack([tile_candidates(s, self.n_bits) for s in samples])
-        return torch.as_tensor(clicks, dtype=torch.float64), records, click_rate
 
     def _shift_objective(self, clicks: torch.Tensor, probs: torch.Tensor
                          ) -> tuple[torch.Tensor, np.ndarray | None, int]:
@@ -244,27 +181,8 @@ class BBSSolver:
     def _candidates(self, clicks: torch.Tensor, probs: np.ndarray, rng: np.random.Generator
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(S, n)`` uint8 candidates ``y XOR b``, their fresh flips ``b``, ``(S,)`` costs."""
-        flips = (rng.random(clicks.shape) < probs).astype(np.uint8)
-        candidates = clicks.numpy().astype(np.uint8) ^ flips
+        candidates, flips = self.sampler.flip(clicks.numpy(), probs, rng)
         return candidates, flips, self.qubo.energy(candidates)
-
-    def _advance(self, state: BBSState, angle_grad: np.ndarray | None, flip_grad: np.ndarray,
-                 best_bits: np.ndarray | None, best_cost: float, rng: np.random.Generator,
-                 entries: dict) -> BBSState:
-        cfg, t = self.config, state.step + 1
-        angles, angle_moments = state.bs_angles.copy(), state.moments["angles"]
-        if angle_grad is not None:
-            angles, angle_moments = descend(cfg.optimizer, angles, angle_grad, cfg.lr_angles,
-                                            angle_moments, t)
-        flips, flip_moments = descend(cfg.optimizer, state.flip_params, flip_grad, cfg.lr_flips,
-                                      state.moments["flips"], t)
-        return BBSState(
-            step=t, bs_angles=angles, flip_params=flips,
-            moments={"angles": angle_moments, "flips": flip_moments},
-            best_bits=best_bits, best_cost=best_cost,
-            rng_state=copy.deepcopy(rng.bit_generator.state),
-            history={k: [*state.history[k], entries[k]] for k in HISTORY_KEYS},
-        )
 
     # ----------------------------------------------------------------- whole runs
     def run(self, state: BBSState, *, until: int | None = None,
@@ -298,8 +216,3 @@ class BBSSolver:
             state=state,
         )
 
-
-def _labels(n_bs: int) -> list[str]:
-    """Histogram labels in :func:`shifted_angle_sets` order."""
-    return ["unshifted", *(f"plus/{j}" for j in range(n_bs)),
-            *(f"minus/{j}" for j in range(n_bs))]

@@ -1,0 +1,100 @@
+"""The NAS experiment as a user runs it: qnn run nas with smoke, resume, qnn figures, hardware."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qnn.cli import main
+from qnn.nas import NASSpec, run_nas_study
+from qnn.photonics import get_backend
+from qnn.runs import Checkpoint, MemorySink
+from qnn.store import RunStore
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    runs = tmp_path_factory.mktemp("runs")
+    assert main(["run", "nas", "--runs-dir", str(runs), "with", "smoke"]) == 0
+    return runs / "nas" / "1"
+
+
+def test_smoke_run_spends_equal_budgets_and_trains_nothing_twice(smoke_run):
+    results = json.loads((smoke_run / "results.json").read_text())
+    rows = results["tasks"]
+    assert [(r["seed"], r["method"]) for r in rows] == [
+        (s, m) for s in (0, 1) for m in ("photonic", "bernoulli", "evolution", "random")]
+    for row in rows:
+        assert row["evaluations"] == row["budget"] == 12 == len(row["curve_best_val"])
+        assert np.all(np.diff(row["curve_best_val"]) >= 0)
+        assert row["best_val"] == max(row["curve_best_val"]) and row["best_val"] > 0.3
+        assert row["population"][0] == row["best_bits"] and len(row["population"]) == 3
+    # One fitness cache per seed, checkpointed with the run (the last seed's is on disk): its
+    # methods together trained exactly its distinct architectures, each once.
+    cache = Checkpoint(smoke_run / "checkpoint.json").load()["cache"]
+    assert sum(r["trainings"] for r in rows if r["seed"] == 1) == len(cache)
+    assert {k for r in rows if r["seed"] == 1 for k in r["population"]} <= set(cache)
+    assert {s["method"] for s in results["summary"]} == {r["method"] for r in rows}
+    with RunStore(smoke_run / "histograms.h5", "r") as store:
+        names = store.names()
+    assert "seed0/photonic/update0001" in names and "seed1/bernoulli/update0001" in names
+
+
+def test_nas_figure_regenerates_from_the_smoke_run(smoke_run, tmp_path):
+    root = Path(__file__).resolve().parents[2]
+    out = tmp_path / "figures"
+    assert main(["figures", "--root", str(root), "--runs-dir", str(smoke_run.parents[1]),
+                 "--out", str(out), "--label", "smoke", "--only", "nas_search_curves"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["nas_search_curves.png", "nas_table.csv"]
+    table = (out / "nas_table.csv").read_text().splitlines()
+    assert len(table) == 5 and table[1].startswith("digits,photonic,2,12,")
+
+
+def test_an_interrupted_study_resumes_to_the_same_rows_without_retraining(tmp_path):
+    spec = NASSpec(seeds=(3,), methods=("photonic", "evolution"),
+                   search={"budget": 6, "ensemble_size": 2}, train={"epochs": 1},
+                   n_train=150, n_val=100, n_test=100, checkpoint_every=2)
+    backend, checkpoint = get_backend("exact"), Checkpoint(tmp_path / "checkpoint.json")
+    full = run_nas_study(spec, backend, sink=MemorySink(), checkpoint=checkpoint,
+                         progress=False)
+    saved = checkpoint.load()
+    checkpoint.save({**saved, "rows": saved["rows"][:1]})  # as if killed during the 2nd search
+    resumed = run_nas_study(spec, backend, sink=MemorySink(), checkpoint=checkpoint,
+                            progress=False)
+
+    def strip(row):
+        return {k: v for k, v in row.items() if k not in ("seconds", "trainings")}
+
+    assert [strip(r) for r in resumed] == [strip(r) for r in full]
+    assert resumed[1]["trainings"] == 0 and full[1]["trainings"] > 0
+
+
+def test_bad_study_specs_name_the_field():
+    with pytest.raises(ValueError, match="methods=\\['photonic', 'sa'\\]"):
+        NASSpec(methods=("photonic", "sa"))
+    with pytest.raises(ValueError, match="dataset='cifar'"):
+        NASSpec(dataset="cifar")
+    with pytest.raises(ValueError, match="seeds=\\[1, 1\\]"):
+        NASSpec(seeds=(1, 1))
+
+
+def test_hardware_config_runs_through_a_qpu_pool_of_two_emulators(tmp_path, monkeypatch):
+    pytest.importorskip("cudaq")
+    from qnn.emulator import EmulatorProcess
+
+    with EmulatorProcess(token="nas-token", seed=1) as a, \
+            EmulatorProcess(token="nas-token", seed=2) as b:
+        monkeypatch.setenv("ORCA_ACCESS_URL", f"{a.url},{b.url}")
+        monkeypatch.setenv("ORCA_AUTH_TOKEN", "nas-token")
+        code = main(["run", "nas", "--runs-dir", str(tmp_path), "with", "hardware",
+                     "search.budget=8"])
+    assert code == 0
+    run_dir = tmp_path / "nas" / "1"
+    rows = json.loads((run_dir / "results.json").read_text())["tasks"]
+    assert [(r["method"], r["evaluations"]) for r in rows] == [("photonic", 8), ("random", 8)]
+    with RunStore(run_dir / "histograms.h5", "r") as store:
+        hists = store.get_histograms("seed0/photonic/update0001")
+    assert len(hists) == 1 + 2 * 3 and all(h.shots == 4 for h in hists)  # 4 modes, loop 1
+    for name in ("run.json", "config.json", "cout.txt", "info.json"):
+        assert "nas-token" not in (run_dir / name).read_text()
