@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 import numpy as np
 
@@ -99,14 +100,12 @@ class SearchResult:
     click_rate: list[float]
 
 
-class _Proposer:
+class _Proposer(Protocol):
     """Generates batches of bitstrings and learns from their fitness."""
 
-    def propose(self) -> np.ndarray:
-        raise NotImplementedError
+    def propose(self) -> np.ndarray: ...
 
-    def tell(self, batch: np.ndarray, fitness: np.ndarray) -> None:
-        raise NotImplementedError
+    def tell(self, batch: np.ndarray, fitness: np.ndarray) -> None: ...
 
 
 class _Random(_Proposer):
