@@ -84,21 +84,23 @@ def hardware():
     photonics = {"backend": "pool"}
 
 
-def check_bbs_keys(bbs: dict) -> None:
+def spec_from_config(config) -> StudySpec:
+    """The study a config describes; every value checked (named) before anything runs."""
+    bbs = config["bbs"]
     allowed = {f.name for f in fields(BBSConfig)}
     unknown = sorted(set(bbs) - allowed)
     if unknown:
         raise ValueError(f"bbs has unknown key(s) {unknown}; allowed: {sorted(allowed)}")
+    return StudySpec(tuple(config["problems"]), tuple(config["sizes"]), config["instances"],
+                     tuple(config["methods"]), BBSConfig.from_dict(bbs),
+                     config["checkpoint_every"], config["optimum_time_limit"])
 
 
 # `seed` (the recorded config value, not Sacred's derived _seed) seeds everything, so tools
 # such as `qnn export` can rebuild the run's data split from config.json.
 @ex.main
-def main(label, problems, sizes, instances, methods, bbs, checkpoint_every, optimum_time_limit,
-         seed, _run):
-    check_bbs_keys(bbs)
-    spec = StudySpec(tuple(problems), tuple(sizes), instances, tuple(methods),
-                     BBSConfig.from_dict(bbs), checkpoint_every, optimum_time_limit)
+def main(seed, _config, _run):
+    spec = spec_from_config(_config)
     backend = make_backend()
     run_store, checkpoint = open_run()
     with run_store:

@@ -99,8 +99,6 @@ def ablation_random():
              "angle_method": "frozen", "random_distribution": "each_step"}
 
 
-# `seed` (the recorded config value, not Sacred's derived _seed) seeds everything, so tools
-# such as `qnn export` can rebuild the run's data split from config.json.
 @ex.named_config
 def noise_sweep():
     # Accuracy vs photon loss, distinguishability and dark counts (exact noisy distributions),
@@ -131,11 +129,19 @@ def baselines():
     baselines = True
 
 
+def spec_from_config(config) -> DQNNSpec:
+    """The study a config describes; every value checked (named) before anything runs."""
+    return DQNNSpec(config["dataset"], config["target"], tuple(config["qpus"]),
+                    config["outcomes"], config["scaling"], tuple(config["bond_dims"]),
+                    tuple(config["seeds"]), config["train"], tuple(config["noise_levels"]),
+                    config["precision"])
+
+
+# `seed` (the recorded config value, not Sacred's derived _seed) seeds everything, so tools
+# such as `qnn export` can rebuild the run's data split from config.json.
 @ex.main
-def main(label, dataset, target, qpus, outcomes, scaling, bond_dims, seeds, train,
-         noise_levels, baselines, baseline_epochs, precision, seed, _run):
-    spec = DQNNSpec(dataset, target, tuple(qpus), outcomes, scaling, tuple(bond_dims),
-                    tuple(seeds), train, tuple(noise_levels), precision)
+def main(baselines, baseline_epochs, seed, _config, _run):
+    spec = spec_from_config(_config)
     if baselines:
         rows = run_baseline_study(spec, seed=seed, epochs=baseline_epochs)
         summary = aggregate(rows, by=("method", "bond_dim"), metrics=("test_accuracy",

@@ -116,11 +116,17 @@ def hardware():
 
 
 # `seed` (the recorded config value, not Sacred's derived _seed) seeds everything.
+def spec_from_config(config) -> HybridSpec:
+    """The study a config describes; every value checked (named) before anything runs."""
+    return HybridSpec(config["dataset"], config["n_train"], config["n_test"],
+                      dict(config["layer"]), config["front_hidden"], tuple(config["models"]),
+                      tuple(config["seeds"]), tuple(config["shots"]), config["epochs"],
+                      config["batch_size"], config["lr"])
+
+
 @ex.main
-def main(label, dataset, n_train, n_test, layer, front_hidden, models, seeds, shots, epochs,
-         batch_size, lr, seed, _run):
-    spec = HybridSpec(dataset, n_train, n_test, dict(layer), front_hidden, tuple(models),
-                      tuple(seeds), tuple(shots), epochs, batch_size, lr)
+def main(seed, _config, _run):
+    spec = spec_from_config(_config)
     backend = make_backend()
     run_store, checkpoint = open_run()
     with run_store:

@@ -54,6 +54,30 @@ def make_backend(backend: str, device: str, noise: dict, urls, retries: int,
     return get_backend(backend, **({"urls": urls} if backend == "orca" else {}))
 
 
+BACKENDS = ("exact", "cudaq-sim", "orca", "pool")
+
+
+def check_ingredients(config) -> None:
+    """The shared sections of a run's config, checked (named) before any folder exists."""
+    settings = config["photonics"]
+    if settings["backend"] not in BACKENDS:
+        raise ValueError(f"photonics.backend={settings['backend']!r}; choose from "
+                         f"{list(BACKENDS)}")
+    try:
+        NoiseModel(**settings["noise"])
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"photonics.noise={dict(settings['noise'])}: {err}") from None
+    check_urls(settings["urls"])
+    retries, timeout = settings["retries"], settings["timeout"]
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise ValueError(f"photonics.retries={retries!r} must be an integer >= 0")
+    if timeout is not None and not timeout > 0:
+        raise ValueError(f"photonics.timeout={timeout!r} must be a positive number of seconds")
+    resume_from = config["store"]["resume_from"]
+    if resume_from is not None and not Path(resume_from).is_dir():
+        raise ValueError(f"store.resume_from={resume_from!r} is not a folder")
+
+
 def check_urls(urls) -> None:
     """Refuse URLs that carry credentials: configs are recorded in run.json for everyone."""
     parts = [] if urls is None else urls.split(",") if isinstance(urls, str) else list(urls)

@@ -73,12 +73,18 @@ def hardware():
     photonics = {"backend": "pool"}
 
 
+def spec_from_config(config) -> NASSpec:
+    """The study a config describes; every value checked (named) before anything runs."""
+    return NASSpec(dataset=config["dataset"], seeds=tuple(config["seeds"]),
+                   methods=tuple(config["methods"]), search=dict(config["search"]),
+                   train=dict(config["train"]), n_train=config["n_train"],
+                   n_val=config["n_val"], n_test=config["n_test"],
+                   checkpoint_every=config["checkpoint_every"])
+
+
 @ex.main
-def main(label, dataset, seeds, methods, search, train, n_train, n_val, n_test,
-         checkpoint_every, _run):
-    spec = NASSpec(dataset=dataset, seeds=tuple(seeds), methods=tuple(methods), search=search,
-                   train=train, n_train=n_train, n_val=n_val, n_test=n_test,
-                   checkpoint_every=checkpoint_every)
+def main(_config, _run):
+    spec = spec_from_config(_config)
     backend = make_backend() if {"photonic", "bernoulli"} & set(spec.methods) else None
     run_store, checkpoint = open_run()
     with run_store:

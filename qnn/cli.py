@@ -6,6 +6,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from .errors import QnnError
+
 
 def _int_list(text: str) -> tuple[int, ...]:
     try:
@@ -97,6 +99,24 @@ def noise_from_spec(text: str):
     return NoiseModel(**values)
 
 
+def _noise_option(text: str):
+    """argparse hides a type function's ValueError behind 'invalid value': say why instead."""
+    try:
+        return noise_from_spec(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is outside [0, 65535]")
+    return port
+
+
 def _add_emulator(sub: argparse._SubParsersAction) -> None:
     emu = sub.add_parser(
         "emulator",
@@ -108,11 +128,11 @@ def _add_emulator(sub: argparse._SubParsersAction) -> None:
         "or --token; without one, authentication is off.",
     )
     emu.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback)")
-    emu.add_argument("--port", type=int, default=8080, help="port; 0 picks a free one")
+    emu.add_argument("--port", type=_port, default=8080, help="port; 0 picks a free one")
     emu.add_argument("--token", default=None, help="bearer token clients must send")
     emu.add_argument(
         "--noise",
-        type=noise_from_spec,
+        type=_noise_option,
         default="",
         help="e.g. transmission=0.9,dark_count_prob=1e-3,indistinguishability=0.95",
     )
@@ -194,35 +214,23 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     import importlib
-    import warnings
     from pathlib import Path
 
-    with warnings.catch_warnings():  # sacred 0.8 imports the deprecated pkg_resources
-        warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
-        from sacred.observers import FileStorageObserver
+    from experiments.ingredients import check_ingredients
 
-    ex = importlib.import_module(f"experiments.{args.family}").ex
-    argv = [f"qnn run {args.family}", *args.sacred_args]
+    from .runs.launch import launch, parse_words
+
+    module = importlib.import_module(f"experiments.{args.family}")
+    invocation = parse_words(module.ex, args.sacred_args)
     if args.resume:
-        previous = Path(args.resume)
-        if not (previous / "config.json").is_file():
-            raise ValueError(f"--resume {args.resume}: no config.json there (not a run folder)")
-        if "with" not in argv:
-            argv.append("with")
-        at = argv.index("with") + 1
-        argv[at:at] = [str(previous / "config.json"), f"store.resume_from={str(previous)!r}"]
-    observers = []
-    inspecting = {"print_config", "print_dependencies", "print_named_configs", "save_config",
-                  "help", "-h", "--help"} & set(argv)  # commands that run nothing: no run folder
-    if not inspecting and not {"-F", "--file_storage", "-m", "--mongo_db"} & set(argv):
-        observers.append(FileStorageObserver(str(Path(args.runs_dir) / args.family)))
-    ex.observers.extend(observers)
-    try:  # the experiment is a module-level object: leave it as found for the next call
-        run = ex.run_commandline(argv)
-    finally:
-        for observer in observers:
-            ex.observers.remove(observer)
-    return 0 if run is not None and run.status == "COMPLETED" else 1
+        invocation = invocation.resuming(args.resume)
+
+    def check(config) -> None:
+        check_ingredients(config)
+        module.spec_from_config(config)
+
+    run = launch(module.ex, invocation, runs_dir=Path(args.runs_dir) / args.family, check=check)
+    return 0 if run is None or run.status == "COMPLETED" else 1
 
 
 def _add_submit(sub: argparse._SubParsersAction) -> None:
@@ -379,7 +387,6 @@ def _add_export(sub: argparse._SubParsersAction) -> None:
 
 
 def _export(args: argparse.Namespace) -> int:
-    import json
     import shutil
     from pathlib import Path
 
@@ -387,11 +394,20 @@ def _export(args: argparse.Namespace) -> int:
 
     from .qtrain.study import TARGETS, load_dataset
     from .qtrain.target import accuracy
+    from .runs.config_data import read_json_data
     from .runs.index import RESULTS_FILE
+    from .runs.launch import read_run_config
 
     folder = Path(args.run_dir)
-    config = json.loads((folder / "config.json").read_text())
-    rows = json.loads((folder / RESULTS_FILE).read_text())["tasks"]
+    config = read_run_config(folder)
+    if "target" not in config or "bond_dims" not in config:
+        raise ValueError(f"{folder} is not a dqnn run (its config has no target network); "
+                         "qnn export takes the folder of a 'qnn run dqnn' run")
+    results = folder / RESULTS_FILE
+    if not results.is_file():
+        raise ValueError(f"{folder}: no {RESULTS_FILE} (the run did not finish); nothing to "
+                         "export")
+    rows = read_json_data(results)["tasks"]
     task = args.task or max(rows, key=lambda r: r["test_accuracy"])["task"]
     source = folder / f"network-{task}.pt"
     if not source.is_file():
@@ -410,6 +426,8 @@ def _export(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qnn", description=__doc__)
+    parser.add_argument("--debug", action="store_true",
+                        help="show the full traceback of an error instead of one line")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_demo(sub)
     _add_emulator(sub)
@@ -421,17 +439,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Errors that mean "this input or this environment is wrong": one line, no traceback. Anything
+# else is a bug in qnn and keeps its traceback.
+USER_ERRORS = (QnnError, ValueError, TypeError, KeyError, OSError, RuntimeError)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
+    debug = args.debug or "--debug" in extra  # Sacred's own --debug counts too
     if args.command in ("run", "submit"):
         args.sacred_args = extra
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return args.func(args)
-    except (ValueError, OSError, RuntimeError) as err:
-        print(f"qnn {args.command}: error: {err}", file=sys.stderr)
+    except KeyboardInterrupt as err:
+        if debug:
+            raise
+        print(f"qnn {args.command}: interrupted ({err or 'Ctrl-C'})", file=sys.stderr)
+        return 130
+    except USER_ERRORS as err:
+        if debug:
+            raise
+        message = err.args[0] if isinstance(err, KeyError) and err.args else err
+        print(f"qnn {args.command}: error: {message}", file=sys.stderr)
         return 2
 
 

@@ -24,3 +24,7 @@ class QPUTimeoutError(QPUError):
 
 class StoreError(QnnError, ValueError):
     """An HDF5 file or group is missing, truncated, corrupt or of another schema."""
+
+
+class ConfigError(QnnError, ValueError):
+    """A configuration value, file or run folder is not acceptable; the message names it."""

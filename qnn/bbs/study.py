@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 import zlib
 from collections.abc import Callable
@@ -80,6 +81,10 @@ class StudySpec:
             raise ValueError(f"instances={self.instances!r} must be a positive integer")
         if not isinstance(self.checkpoint_every, int) or self.checkpoint_every < 1:
             raise ValueError(f"checkpoint_every={self.checkpoint_every!r} must be >= 1")
+        if not (isinstance(self.optimum_time_limit, int | float)
+                and math.isfinite(self.optimum_time_limit) and self.optimum_time_limit > 0):
+            raise ValueError(f"optimum_time_limit={self.optimum_time_limit!r} must be a "
+                             "positive number of seconds")
         if isinstance(self.bbs, dict):
             object.__setattr__(self, "bbs", BBSConfig.from_dict(self.bbs))
 

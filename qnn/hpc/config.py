@@ -115,12 +115,19 @@ def load_config(path: str | Path | None = None) -> ClusterConfig:
 
     Without configured URLs the pool is ``ORCA_ACCESS_URL`` from the submitting environment.
     """
+    named = f"--config {path}" if path else (
+        f"{CONFIG_VARIABLE}={os.environ[CONFIG_VARIABLE]}" if os.environ.get(CONFIG_VARIABLE)
+        else None)
     file = Path(path) if path else Path(os.environ.get(CONFIG_VARIABLE) or DEFAULT_CONFIG_FILE)
     settings: dict[str, Any] = {}
-    if path or file.is_file():
+    if named or file.is_file():  # a file the user named must exist; ./hpc.toml may not
         if not file.is_file():
-            raise ValueError(f"--config {file}: no such file")
-        settings = _flatten(tomllib.loads(file.read_text()), file)
+            raise ValueError(f"{named}: no such file")
+        try:
+            document = tomllib.loads(file.read_text())
+        except tomllib.TOMLDecodeError as err:
+            raise ValueError(f"{file}: not valid TOML: {err}") from None
+        settings = _flatten(document, file)
     config = ClusterConfig.from_dict(settings)
     if not config.qpu_urls and os.environ.get("ORCA_ACCESS_URL"):
         config = config.updated(qpu_urls=os.environ["ORCA_ACCESS_URL"])
