@@ -25,7 +25,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from qnn.figures import SAVE_OPTIONS, notebook_settings
-from qnn.nas import summarize
+from qnn.runs.tables import aggregate
 from qnn.runs import task_rows
 
 SETTINGS = notebook_settings()
@@ -75,13 +75,15 @@ fig.savefig(OUT / "nas_search_curves.png", **SAVE)
 # ## Final accuracies (mean ± std over seeds)
 
 # %%
-summary = summarize(rows)
+summary = aggregate(rows, by=("dataset", "method"),
+                    metrics=("best_val", "best_test", "ensemble_val", "ensemble_test",
+                             "evaluations", "seconds"))
 with open(OUT / "nas_table.csv", "w", newline="") as f:
     writer = csv.writer(f)
     writer.writerow(["dataset", "method", "seeds", "evaluations", "best_val", "best_test",
                      "ensemble_val", "ensemble_test", "seconds_per_search"])
     for s in summary:
-        writer.writerow([s["dataset"], s["method"], s["seeds"], f"{s['evaluations_mean']:.0f}",
+        writer.writerow([s["dataset"], s["method"], s["n"], f"{s['evaluations_mean']:.0f}",
                          *(f"{100 * s[f'{m}_mean']:.1f} ± {100 * s[f'{m}_std']:.1f}"
                            for m in ("best_val", "best_test", "ensemble_val",
                                      "ensemble_test")),

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from .errors import QnnError
+from .runs.families import family_names
 
 
 def _int_list(text: str) -> tuple[int, ...]:
@@ -183,20 +184,7 @@ def _emulator(args: argparse.Namespace) -> int:
     return 0
 
 
-def _families() -> tuple[str, ...]:
-    """Every ``experiments/<family>.py``: each holds a Sacred Experiment named ``ex``."""
-    import importlib.util
-    from pathlib import Path
-
-    spec = importlib.util.find_spec("experiments")
-    if spec is None or not spec.submodule_search_locations:
-        return ()
-    folder = Path(next(iter(spec.submodule_search_locations)))
-    return tuple(sorted(p.stem for p in folder.glob("*.py")
-                        if p.stem not in {"__init__", "ingredients"}))
-
-
-FAMILIES = _families()
+FAMILIES = family_names()
 
 
 def _add_run(sub: argparse._SubParsersAction) -> None:
@@ -213,23 +201,17 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    import importlib
     from pathlib import Path
 
-    from experiments.ingredients import check_ingredients
-
+    from .runs.families import load_family
     from .runs.launch import launch, parse_words
 
-    module = importlib.import_module(f"experiments.{args.family}")
+    module = load_family(args.family)
     invocation = parse_words(module.ex, args.sacred_args)
     if args.resume:
         invocation = invocation.resuming(args.resume)
-
-    def check(config) -> None:
-        check_ingredients(config)
-        module.spec_from_config(config)
-
-    run = launch(module.ex, invocation, runs_dir=Path(args.runs_dir) / args.family, check=check)
+    run = launch(module.ex, invocation, runs_dir=Path(args.runs_dir) / args.family,
+                 study=module.study)
     return 0 if run is None or run.status == "COMPLETED" else 1
 
 

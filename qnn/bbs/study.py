@@ -10,7 +10,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from ..photonics.backends.base import Backend
 from ..problems import (
@@ -31,7 +30,7 @@ from ..problems import (
     simulated_annealing,
 )
 from ..problems.knapsack import slack_coefficients
-from ..runs import Checkpoint, RunSink
+from ..runs.study import TaskContext
 from .config import BBSConfig
 from .solver import BBSSolver
 from .state import BBSState
@@ -172,70 +171,53 @@ def _jssp(name: str, size: int, rng: np.random.Generator, time_limit: float) -> 
     raise ValueError(f"found no small job-shop instance with a {size}-bit QUBO")
 
 
-def run_study(spec: StudySpec, backend: Backend, *, seed: int, sink: RunSink,
-              checkpoint: Checkpoint | None = None, progress: bool = True) -> list[dict]:
-    """Run every task of ``spec``; one result row per task.
+class BBSStudy:
+    """The BBS study as :func:`qnn.runs.run_tasks` runs it: one solver or baseline per task.
 
-    Resumable: after every task and every ``checkpoint_every`` BBS updates the finished
-    rows and the running solver's state go to ``checkpoint``; calling again with the same
-    spec, seed and checkpoint continues from there and ends with the same rows as an
-    uninterrupted run (``seconds`` aside). Every sampled histogram goes to ``sink``.
+    A BBS task saves the solver's state every ``checkpoint_every`` updates, so a resumed
+    run continues it from there (and redraws, under the same names, the updates after it);
+    baselines get the cost-evaluation budget that ``bbs`` spent on the same instance.
     """
-    saved = checkpoint.load() if checkpoint is not None else None
-    rows: list[dict] = list(saved["rows"]) if saved else []
-    current = saved.get("current") if saved else None
-    done = {row["task"] for row in rows}
-    instances: dict[tuple, Instance] = {}
-    tasks = [t for t in spec.tasks() if t.key not in done]
-    bar = tqdm(total=len(spec.tasks()), initial=len(done), disable=not progress,
-               desc="bbs study", unit="task")
-    for task in tasks:
-        ident = (task.problem, task.size, task.instance)
-        if ident not in instances:
-            instances[ident] = make_instance(*ident, seed=seed,
-                                             time_limit=spec.optimum_time_limit)
-        resume = current["bbs"] if current and current["task"] == task.key else None
-        row = _run_task(task, instances[ident], backend, spec, seed, sink, rows,
-                        resume, checkpoint)
-        rows.append(row)
-        if checkpoint is not None:
-            checkpoint.save({"rows": rows, "current": None})
-        bar.set_postfix_str(f"{task.key}: {'solved' if row['success'] else 'not solved'}")
-        bar.update()
-    bar.close()
-    return rows
 
+    family = "bbs"
+    spec_type = StudySpec
+    summary_by = ("problem", "size", "method")
+    summary_metrics = ("success", "rel_error", "evaluations")
 
-def _run_task(task: Task, instance: Instance, backend: Backend, spec: StudySpec, seed: int,
-              sink: RunSink, rows: list[dict], resume: dict | None,
-              checkpoint: Checkpoint | None) -> dict:
-    start = time.perf_counter()
-    rng = np.random.default_rng(task_seed(seed, "task", task.key))
-    extra: dict[str, Any] = {}
-    if task.method in BBS_METHODS:
-        bits, cost, evaluations, extra = _run_bbs(task, instance, backend, spec, rng, sink,
-                                                  rows, resume, checkpoint)
-    elif task.method == "gw":
-        result = goemans_williamson(instance.graph, rng=rng)
-        bits, evaluations = result.bits, 0
-        cost = float(instance.qubo.energy(bits))
-    else:
-        budget = _budget(task, rows, spec, instance, backend)
-        baseline = {"sa": simulated_annealing, "random": random_search,
-                    "hill_climbing": hill_climbing}[task.method]
-        result = baseline(instance.qubo, budget, rng=rng)
-        bits, cost, evaluations = result.best_bits, result.best_cost, result.evaluations
-    bits = np.asarray(bits, dtype=np.uint8)
-    gap = cost - instance.optimum
-    return {
-        "task": task.key, "problem": task.problem, "size": task.size,
-        "n_bits": instance.qubo.n_bits, "instance": task.instance, "method": task.method,
-        "best_cost": float(cost), "optimum": instance.optimum, "optimum_proven": instance.proven,
-        "success": bool(gap <= 1e-9 * max(1.0, abs(instance.optimum))),
-        "rel_error": float(gap / abs(instance.optimum)) if instance.optimum else float(gap),
-        "feasible": bool(instance.feasible(bits)), "evaluations": int(evaluations),
-        "best_bits": "".join(map(str, bits)), "seconds": time.perf_counter() - start, **extra,
-    }
+    def tasks(self, spec: StudySpec) -> list[Task]:
+        return spec.tasks()
+
+    def run_task(self, spec: StudySpec, task: Task, context: TaskContext) -> dict:
+        start = time.perf_counter()
+        instance = context.cached((task.problem, task.size, task.instance), lambda: make_instance(
+            task.problem, task.size, task.instance, seed=context.seed,
+            time_limit=spec.optimum_time_limit))
+        rng = np.random.default_rng(task_seed(context.seed, "task", task.key))
+        extra: dict[str, Any] = {}
+        if task.method in BBS_METHODS:
+            bits, cost, evaluations, extra = _run_bbs(task, instance, spec, rng, context)
+        elif task.method == "gw":
+            result = goemans_williamson(instance.graph, rng=rng)
+            bits, evaluations = result.bits, 0
+            cost = float(instance.qubo.energy(bits))
+        else:
+            budget = _budget(task, context.rows, spec, instance, context.backend)
+            baseline = {"sa": simulated_annealing, "random": random_search,
+                        "hill_climbing": hill_climbing}[task.method]
+            result = baseline(instance.qubo, budget, rng=rng)
+            bits, cost, evaluations = result.best_bits, result.best_cost, result.evaluations
+        bits = np.asarray(bits, dtype=np.uint8)
+        gap = cost - instance.optimum
+        return {
+            "problem": task.problem, "size": task.size, "n_bits": instance.qubo.n_bits,
+            "instance": task.instance, "method": task.method, "best_cost": float(cost),
+            "optimum": instance.optimum, "optimum_proven": instance.proven,
+            "success": bool(gap <= 1e-9 * max(1.0, abs(instance.optimum))),
+            "rel_error": float(gap / abs(instance.optimum)) if instance.optimum else float(gap),
+            "feasible": bool(instance.feasible(bits)), "evaluations": int(evaluations),
+            "best_bits": "".join(map(str, bits)), "seconds": time.perf_counter() - start,
+            **extra,
+        }
 
 
 def _budget(task: Task, rows: list[dict], spec: StudySpec, instance: Instance,
@@ -249,23 +231,19 @@ def _budget(task: Task, rows: list[dict], spec: StudySpec, instance: Instance,
     return solver.paper_evaluations_per_update * spec.bbs.updates
 
 
-def _run_bbs(task: Task, instance: Instance, backend: Backend, spec: StudySpec,
-             rng: np.random.Generator, sink: RunSink, rows: list[dict], resume: dict | None,
-             checkpoint: Checkpoint | None) -> tuple[np.ndarray, float, int, dict]:
+def _run_bbs(task: Task, instance: Instance, spec: StudySpec, rng: np.random.Generator,
+             context: TaskContext) -> tuple[np.ndarray, float, int, dict]:
     config = replace(spec.bbs, **BBS_METHODS[task.method])
-    solver = BBSSolver(instance.qubo, backend, config)
-    state = BBSState.from_dict(resume) if resume else solver.init_state(rng)
+    solver = BBSSolver(instance.qubo, context.backend, config)
+    saved = context.state if context.state and context.state.get("task") == task.key else None
+    state = BBSState.from_dict(saved["bbs"]) if saved else solver.init_state(rng)
     while state.step < config.updates:
+        context.tag(f"update{state.step + 1:04d}")
         state, report = solver.step(state)
-        labels = ",".join(label for label, _ in report.histograms)  # "unshifted,plus/0,..."
-        sink.put_histograms(f"{task.key}/update{report.step:04d}",
-                            [h for _, h in report.histograms], labels=labels,
-                            step=report.step)
-        sink.log_scalar(f"{task.key}/expected_cost", report.expected_cost, report.step)
-        sink.log_scalar(f"{task.key}/best_cost", report.best_cost, report.step)
-        if checkpoint is not None and (state.step % spec.checkpoint_every == 0):
-            checkpoint.save({"rows": rows, "current": {"task": task.key,
-                                                       "bbs": state.to_dict()}})
+        context.log_scalar(f"{task.key}/expected_cost", report.expected_cost, report.step)
+        context.log_scalar(f"{task.key}/best_cost", report.best_cost, report.step)
+        if state.step % spec.checkpoint_every == 0:
+            context.save_state({"task": task.key, "bbs": state.to_dict()})
     result = solver.result(state)
     curves = {f"curve_{k}": [float(v) for v in values] for k, values in result.history.items()}
     return result.best_bits, result.best_cost, result.evaluations, curves

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ..photonics import Backend, Histogram, ProbabilityBackend, TBICircuit, get_backend
+from ..photonics import Backend, ProbabilityBackend, TBICircuit, get_backend
 from ..photonics.backends.base import check_shots
 from ..photonics.circuit import n_beam_splitters
 from ..photonics.histogram import _check_detection
@@ -111,7 +111,6 @@ class PhotonicLayer(nn.Module):
         self._bs_orders, ps_orders = angle_orders(self.input_state, self.loop_lengths, body)
         self._ps_orders = ps_orders if phases else None
         self.evaluations = 0  # circuit evaluations (parameter sets) so far, forward + backward
-        self.last_histograms: list[Histogram] = []
 
     def _check_gradient(self, gradient: str | None) -> str:
         exact = isinstance(self.backend, ProbabilityBackend)
@@ -234,7 +233,6 @@ class PhotonicLayer(nn.Module):
                 self.evaluations += part_bs.shape[0]
                 hists = self.backend.sample_batch(self.circuit(part_bs, part_ps), self.shots,
                                                   seed=self._rng, detection=self.detection)
-                self.last_histograms = hists
                 outs.append(measure_histograms(self.observable, hists, self._reference))
         return torch.cat(outs)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -12,7 +12,7 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from ..photonics import Backend
-from ..runs import Checkpoint, RunSink
+from ..runs.study import TaskContext
 from .baselines import MatchedLinear
 from .photonic import PhotonicLayer
 
@@ -106,6 +106,10 @@ class HybridSpec:
             raise ValueError(f"layer has unknown key(s) {unknown}; allowed: {list(LAYER_KEYS)}")
         if "n_modes" not in self.layer or "n_features" not in self.layer:
             raise ValueError(f"layer={self.layer} needs n_modes and n_features")
+        try:  # the layer checks its own keywords: build one now, before any work
+            PhotonicLayer(**self.layer)
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"layer={self.layer}: {err}") from None
         bad = sorted(set(self.models) - set(MODELS))
         if bad or not self.models:
             raise ValueError(f"models={list(self.models)}; choose from {list(MODELS)}")
@@ -172,9 +176,11 @@ def evaluate(model: nn.Module, x: Tensor, y: Tensor) -> tuple[float, float]:
 
 
 def train_task(spec: HybridSpec, data: Data, kind: str, *, backend: Backend | str,
-               shots: int | None, seed: int, sink: RunSink | None = None,
+               shots: int | None, seed: int,
+               log_scalar: Callable[[str, float, int], None] | None = None,
                name: str = "task") -> tuple[dict, nn.Module]:
-    """Train one model with Adam on cross-entropy; return its result row and the model."""
+    """Train one model with Adam on cross-entropy; return its result row and the model.
+    (Histograms the photonic layer draws are recorded by the run's backend.)"""
     model = build_model(spec, kind, data.x_train.shape[1], data.n_classes, backend=backend,
                         shots=shots, seed=seed)
     optimiser = torch.optim.Adam(model.parameters(), lr=spec.lr)
@@ -194,11 +200,10 @@ def train_task(spec: HybridSpec, data: Data, kind: str, *, backend: Backend | st
         for key, value in (("train_loss", sum(losses) / len(order)), ("test_loss", test_loss),
                            ("test_accuracy", test_accuracy)):
             curves[key].append(value)
-            if sink is not None:
-                sink.log_scalar(f"{name}.{key}", value, epoch)
+            if log_scalar is not None:
+                log_scalar(f"{name}.{key}", value, epoch)
     seconds = time.perf_counter() - start
     middle = model[1]
-    test_histograms = list(getattr(middle, "last_histograms", []))  # the last test pass
     _, train_accuracy = evaluate(model, data.x_train, data.y_train)
     row = {"task": name, "model": kind, "shots": shots, "seed": seed,
            "test_accuracy": curves["test_accuracy"][-1], "test_loss": curves["test_loss"][-1],
@@ -209,38 +214,34 @@ def train_task(spec: HybridSpec, data: Data, kind: str, *, backend: Backend | st
     if isinstance(middle, PhotonicLayer):
         row |= {"gradient": middle.gradient, "circuit_evaluations": middle.evaluations,
                 "evaluations_per_step": middle.evaluations_per_step(spec.batch_size)}
-        if sink is not None and test_histograms:
-            sink.put_histograms(name, test_histograms, shots=shots or 0, seed=seed,
-                                note="the final test-set forward pass")
     return row, model
 
 
-def run_hybrid_study(spec: HybridSpec, backend: Backend | str, *, seed: int,
-                     sink: RunSink | None = None, checkpoint: Checkpoint | None = None
-                     ) -> list[dict]:
-    """Every task of ``spec`` in order; finished tasks are kept in ``checkpoint``, so an
-    interrupted study resumes where it stopped with the same results."""
-    state = checkpoint.load() if checkpoint is not None else None
-    rows: list[dict] = list(state["rows"]) if state else []
-    done = {row["task"] for row in rows}
-    for model, shots, task_seed in tqdm(spec.tasks(), desc="hybrid study"):
-        name = task_name(model, shots, task_seed)
-        if name in done:
-            continue
-        data = load_data(spec.dataset, spec.n_train, spec.n_test, seed=seed + task_seed)
-        row, _ = train_task(spec, data, model, backend=backend, shots=shots,
-                            seed=seed + task_seed, sink=sink, name=name)
-        rows.append(row | {"seed": task_seed})
-        if checkpoint is not None:
-            checkpoint.save({"rows": rows})
-    return rows
+@dataclass(frozen=True)
+class HybridTask:
+    model: str
+    shots: int | None
+    seed: int
+
+    @property
+    def key(self) -> str:
+        return task_name(self.model, self.shots, self.seed)
 
 
-def summary_table(rows: Sequence[dict]) -> list[dict]:
-    """Mean ± std of test accuracy per (model, shots), for tables and notes."""
-    from ..runs.tables import aggregate
+class HybridStudy:
+    """The hybrid study as :func:`qnn.runs.run_tasks` runs it: one training per task."""
 
-    keyed = [r | {"shots": -1 if r["shots"] is None else r["shots"]} for r in rows]
-    out = aggregate(keyed, by=("model", "shots"), metrics=("test_accuracy", "n_trainable",
-                                                          "seconds"))
-    return [s | {"shots": None if s["shots"] == -1 else s["shots"]} for s in out]
+    family = "hybrid"
+    spec_type = HybridSpec
+    summary_by = ("model", "shots")
+    summary_metrics = ("test_accuracy", "n_trainable", "seconds")
+
+    def tasks(self, spec: HybridSpec) -> list[HybridTask]:
+        return [HybridTask(*task) for task in spec.tasks()]
+
+    def run_task(self, spec: HybridSpec, task: HybridTask, context: TaskContext) -> dict:
+        data = load_data(spec.dataset, spec.n_train, spec.n_test, seed=context.seed + task.seed)
+        row, _ = train_task(spec, data, task.model, backend=context.backend or "exact",
+                            shots=task.shots, seed=context.seed + task.seed,
+                            log_scalar=context.log_scalar, name=task.key)
+        return row | {"seed": task.seed}

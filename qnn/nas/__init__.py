@@ -14,12 +14,12 @@ from .fitness import (
 from .model import build_model
 from .search import METHODS, NAS_BBS, SearchConfig, SearchResult, search
 from .space import CHOICES, N_BITS, Architecture, bits_key, decode, encode
-from .study import NASSpec, run_nas_study, summarize
+from .study import NASSpec, NASStudy
 
 __all__ = [
     "CHOICES", "METHODS", "NAS_BBS", "N_BITS", "Architecture", "Evaluation", "FitnessCache",
     "NASData", "NASSpec", "SearchConfig", "SearchResult", "TrainBudget", "accuracy",
     "bits_key", "build_model", "decode", "encode", "ensemble_probs", "load_nas_data",
-    "make_trainer", "run_nas_study", "search", "search_curves", "summarize", "top_k",
+    "make_trainer", "NASStudy", "search", "search_curves", "top_k",
     "train_and_score",
 ]

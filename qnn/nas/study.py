@@ -7,10 +7,8 @@ import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
-from tqdm.auto import tqdm
 
-from ..photonics.backends.base import Backend
-from ..runs import Checkpoint, RunSink
+from ..runs.study import TaskContext
 from .ensemble import search_curves
 from .fitness import DATASETS, FitnessCache, NASData, TrainBudget, load_nas_data, make_trainer
 from .search import METHODS, SearchConfig, search
@@ -72,71 +70,78 @@ def task_key(seed: int, method: str) -> str:
     return f"seed{seed}/{method}"
 
 
-def run_nas_study(spec: NASSpec, backend: Backend, *, sink: RunSink,
-                  checkpoint: Checkpoint | None = None, progress: bool = True) -> list[dict]:
-    """Run every (seed, method) search of ``spec``; one result row per search.
+@dataclass(frozen=True)
+class NASTask:
+    seed: int
+    method: str
 
-    Resumable: finished rows and the current seed's fitness cache (every evaluation, with
-    the validation and test outputs the ensembles need) are checkpointed after every
-    search and every ``checkpoint_every`` trainings. A resumed search replays from its
-    start: being deterministic for its seed, it proposes the same architectures, which
-    the restored cache answers without training (photonic samples are drawn again).
-    Sampler updates' histograms go to ``sink`` as ``seed<s>/<method>/update<k>``.
+    @property
+    def key(self) -> str:
+        return task_key(self.seed, self.method)
+
+
+class NASStudy:
+    """The NAS study as :func:`qnn.runs.run_tasks` runs it: one search per (seed, method).
+
+    A seed's fitness cache (every evaluation, with the validation and test outputs the
+    ensembles need) is the study's saved state: checkpointed after every
+    ``checkpoint_every`` trainings and kept from one method's search to the next of the same
+    seed. A resumed search replays from its start: being deterministic for its seed, it
+    proposes the same architectures, which the restored cache answers without training
+    (photonic samples are drawn again and recorded under the same names).
     """
-    saved = checkpoint.load() if checkpoint is not None else None
-    rows: list[dict] = list(saved["rows"]) if saved else []
-    done = {row["task"] for row in rows}
-    bar = tqdm(total=len(spec.tasks()), initial=len(done), disable=not progress,
-               desc=f"nas {spec.dataset}", unit="search")
-    data: NASData | None = None
-    cache: FitnessCache | None = None
-    cache_seed = None
-    for seed, method in spec.tasks():
-        key = task_key(seed, method)
-        if key in done:
-            continue
-        if cache_seed != seed:
-            data = load_nas_data(spec.dataset, seed, n_train=spec.n_train, n_val=spec.n_val,
-                                 n_test=spec.n_test)
-            trainer = make_trainer(data, spec.train, seed)
-            restored = saved.get("cache") if saved and saved.get("seed") == seed else None
-            cache = FitnessCache.from_dict(trainer, restored or {})
-            cache_seed = seed
-        rows.append(_run_search(spec, seed, method, data, cache, backend, sink, rows,
-                                checkpoint))
-        if checkpoint is not None:
-            checkpoint.save({"rows": rows, "seed": seed, "cache": cache.to_dict()})
-        bar.set_postfix_str(f"{key}: best val {rows[-1]['best_val']:.3f}")
-        bar.update()
-    bar.close()
-    return rows
+
+    family = "nas"
+    spec_type = NASSpec
+    summary_by = ("dataset", "method")
+    summary_metrics = ("best_val", "best_test", "ensemble_val", "ensemble_test", "evaluations",
+                       "seconds")
+
+    def tasks(self, spec: NASSpec) -> list[NASTask]:
+        return [NASTask(seed, method) for seed, method in spec.tasks()]
+
+    def run_task(self, spec: NASSpec, task: NASTask, context: TaskContext) -> dict:
+        data, cache = _seed_cache(spec, task.seed, context)
+        start, trained_before = time.perf_counter(), cache.trainings
+        rng = np.random.default_rng(np.random.SeedSequence([task.seed,
+                                                            zlib.crc32(task.method.encode())]))
+
+        def on_evaluation(count: int) -> None:
+            new = cache.trainings - trained_before
+            if new and new % spec.checkpoint_every == 0:
+                context.save_state({"seed": task.seed, "cache": cache.to_dict()})
+
+        def on_update(report) -> None:
+            context.log_scalar(f"{task.key}/expected_cost", report.expected_cost, report.step)
+
+        result = search(task.method, lambda bits: cache(bits).val_accuracy, N_BITS,
+                        spec.search, rng, backend=context.backend,
+                        on_evaluation=on_evaluation, on_update=on_update)
+        context.state = {"seed": task.seed, "cache": cache.to_dict()}  # kept for the next task
+        return _search_row(spec, task, result, data, cache, trained_before, start)
 
 
-def _run_search(spec: NASSpec, seed: int, method: str, data: NASData, cache: FitnessCache,
-                backend: Backend, sink: RunSink, rows: list[dict],
-                checkpoint: Checkpoint | None) -> dict:
-    key = task_key(seed, method)
-    start, trained_before = time.perf_counter(), cache.trainings
-    rng = np.random.default_rng(np.random.SeedSequence([seed, zlib.crc32(method.encode())]))
+def _seed_cache(spec: NASSpec, seed: int, context: TaskContext) -> tuple[NASData, FitnessCache]:
+    """The seed's data split and fitness cache: built once per seed, restored from the
+    saved state when it belongs to this seed."""
+    held = context.memo.get("nas")
+    if held is None or held[0] != seed:
+        data = load_nas_data(spec.dataset, seed, n_train=spec.n_train, n_val=spec.n_val,
+                             n_test=spec.n_test)
+        saved = context.state if context.state and context.state.get("seed") == seed else {}
+        cache = FitnessCache.from_dict(make_trainer(data, spec.train, seed),
+                                       saved.get("cache") or {})
+        held = context.memo["nas"] = (seed, data, cache)
+    return held[1], held[2]
 
-    def on_evaluation(count: int) -> None:
-        new = cache.trainings - trained_before
-        if checkpoint is not None and new and new % spec.checkpoint_every == 0:
-            checkpoint.save({"rows": rows, "seed": seed, "cache": cache.to_dict()})
 
-    def on_update(report) -> None:
-        sink.put_histograms(f"{key}/update{report.step:04d}", [h for _, h in report.histograms],
-                            labels=",".join(label for label, _ in report.histograms),
-                            step=report.step)
-        sink.log_scalar(f"{key}/expected_cost", report.expected_cost, report.step)
-
-    result = search(method, lambda bits: cache(bits).val_accuracy, N_BITS, spec.search, rng,
-                    backend=backend, on_evaluation=on_evaluation, on_update=on_update)
+def _search_row(spec: NASSpec, task: NASTask, result, data: NASData, cache: FitnessCache,
+                trained_before: int, start: float) -> dict:
     curves = search_curves(result.keys, cache.entries, data.y_val.numpy(),
                            data.y_test.numpy(), spec.search.ensemble_size)
     best = result.population[0]
     return {
-        "task": key, "dataset": spec.dataset, "seed": seed, "method": method,
+        "dataset": spec.dataset, "seed": task.seed, "method": task.method,
         "evaluations": len(result.keys), "budget": spec.search.budget,
         "proposals": result.proposals, "updates": result.updates,
         "trainings": cache.trainings - trained_before,
@@ -151,19 +156,3 @@ def _run_search(spec: NASSpec, seed: int, method: str, data: NASData, cache: Fit
         "curve_fitness": result.fitness,
         "curve_click_rate": result.click_rate,
     }
-
-
-def summarize(rows: list[dict]) -> list[dict]:
-    """Mean and sample std over seeds of the final accuracies, per (dataset, method)."""
-    out = []
-    for dataset, method in dict.fromkeys((r["dataset"], r["method"]) for r in rows):
-        part = [r for r in rows if (r["dataset"], r["method"]) == (dataset, method)]
-        entry = {"dataset": dataset, "method": method, "seeds": len(part)}
-        for metric in ("best_val", "best_test", "ensemble_val", "ensemble_test",
-                       "evaluations", "seconds"):
-            values = np.array([r[metric] for r in part], dtype=float)
-            entry[f"{metric}_mean"] = float(values.mean())
-            entry[f"{metric}_std"] = float(values.std(ddof=1)) if len(values) > 1 else 0.0
-        out.append(entry)
-    return out
-

@@ -270,7 +270,7 @@ def train_weight_sharing(target: nn.Module, data: Dataset, n_shared: int, *, epo
     return _result("weight_sharing", params, expand(params), curve, start)
 
 
-def _finetune_pruned(target: nn.Module, data: Dataset, dense: BaselineResult, n_kept: int,
+def finetune_pruned(target: nn.Module, data: Dataset, dense: BaselineResult, n_kept: int,
                      config: FitConfig, seed: int, start: float) -> BaselineResult:
     """Prune ``dense.weights`` to the ``n_kept`` largest ``|w|`` and fine-tune only those."""
     index = top_magnitude_indices(dense.weights, n_kept)
@@ -317,7 +317,7 @@ def train_pruned(target: nn.Module, data: Dataset, n_kept: int, *, epochs: int =
     start = time.perf_counter()
     dense = train_classical(target, data, epochs=epochs, lr=lr, batch_size=batch_size,
                             seed=seed)
-    return _finetune_pruned(target, data, dense, n_kept, finetune, seed, start)
+    return finetune_pruned(target, data, dense, n_kept, finetune, seed, start)
 
 
 def equal_budget_baselines(target: nn.Module, data: Dataset, n_params: int, *, seed: int,
@@ -347,7 +347,7 @@ def equal_budget_baselines(target: nn.Module, data: Dataset, n_params: int, *, s
     start = time.perf_counter()
     classical = train_classical(target, data, epochs=epochs, lr=lr, batch_size=batch_size,
                                 seed=seed)
-    pruned = _finetune_pruned(target, data, classical, n_params, finetune, seed, start)
+    pruned = finetune_pruned(target, data, classical, n_params, finetune, seed, start)
     sharing = train_weight_sharing(target, data, n_params, epochs=epochs, lr=lr,
                                    batch_size=batch_size, seed=seed)
     return [classical, sharing, pruned]

@@ -10,11 +10,9 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from ..photonics import NoiseModel, get_backend
-from ..photonics.backends.base import Backend
-from ..runs import RunSink
+from ..runs.study import TaskContext
 from .data import (
     PUBLISHED_N_TEST,
     PUBLISHED_N_TRAIN,
@@ -49,6 +47,8 @@ class DQNNSpec:
     # The CNN's arithmetic; the MPS and the photonic vectors stay float64. float32 halves a
     # round's time on CPU with the same accuracy (benchmarks/qtrain.py).
     precision: str = "float32"
+    baselines: bool = False  # the classical comparisons instead of Quantum-Train
+    baseline_epochs: int = 50  # epochs of the classical CNN (published baseline: 50)
 
     def __post_init__(self) -> None:
         if self.precision not in PRECISIONS:
@@ -101,49 +101,111 @@ def load_dataset(name: str, seed: int, dtype: torch.dtype = torch.float64) -> Da
     return Dataset(x_train.to(dtype), y_train, x_test.to(dtype), y_test)
 
 
-def run_dqnn_study(spec: DQNNSpec, backend: Backend, *, seed: int, folder: Path,
-                   sink: RunSink, progress: bool = True) -> list[dict]:
-    """Train every task, checkpointing each round in ``folder``; a rerun resumes.
+@dataclass(frozen=True)
+class DQNNTask:
+    """One training: Quantum-Train at ``bond_dim`` (and a noise level), or one classical
+    comparison at that χ's trained-parameter count."""
 
-    With ``spec.noise_levels`` every level is a set of tasks on the exact backend with that
-    :class:`NoiseModel` (``backend`` is then unused).
+    bond_dim: int
+    seed: int
+    level: int | None = None  # index into spec.noise_levels
+    method: str = "quantum_train"  # or one of BASELINE_METHODS
 
-    Each task also writes ``network-chi<χ>-seed<s>.pt``: the trained classical network as a
-    plain state dict of the target module, usable without any quantum backend.
+    @property
+    def key(self) -> str:
+        if self.method != "quantum_train":
+            return f"{self.method}-chi{self.bond_dim}-seed{self.seed}"
+        return f"chi{self.bond_dim}-seed{self.seed}" + (
+            "" if self.level is None else f"-noise{self.level}")
+
+
+BASELINE_METHODS = ("classical", "weight_sharing", "pruning")
+
+
+class DQNNStudy:
+    """The distributed-QNN study as :func:`qnn.runs.run_tasks` runs it.
+
+    Quantum-Train tasks checkpoint every round in the run folder (``checkpoint-<task>.pt``)
+    and write the trained network as a plain state dict (``network-<task>.pt``), usable
+    without any quantum backend. With ``spec.noise_levels`` every level is a set of tasks
+    simulated on the exact backend with that :class:`NoiseModel`. With ``spec.baselines``
+    the tasks are the classical comparisons instead, each at the trained-parameter count of
+    the Quantum-Train model of its χ.
     """
-    data = load_dataset(spec.dataset, seed, PRECISIONS[spec.precision])
-    rows = []
-    levels = list(enumerate(spec.noise_levels)) or [(None, None)]
-    tasks = [(n, b, s) for n in levels for b in spec.bond_dims for s in spec.seeds]
-    for (level, noise), bond_dim, task in tqdm(tasks, disable=not progress, desc="dqnn study",
-                                                unit="task"):
-        name = f"chi{bond_dim}-seed{task}" + ("" if level is None else f"-noise{level}")
+
+    family = "dqnn"
+    spec_type = DQNNSpec
+    summary_by = ("method", "noise_level", "bond_dim")
+    summary_metrics = ("test_accuracy", "n_total")
+
+    def tasks(self, spec: DQNNSpec) -> list[DQNNTask]:
+        if spec.baselines:
+            return [DQNNTask(b, s, method=m) for b in spec.bond_dims for s in spec.seeds
+                    for m in BASELINE_METHODS]
+        levels = list(range(len(spec.noise_levels))) or [None]
+        return [DQNNTask(b, s, level) for level in levels for b in spec.bond_dims
+                for s in spec.seeds]
+
+    def run_task(self, spec: DQNNSpec, task: DQNNTask, context: TaskContext) -> dict:
+        data = context.cached("data", lambda: load_dataset(spec.dataset, context.seed,
+                                                           PRECISIONS[spec.precision]))
+        if task.method != "quantum_train":
+            return _baseline_row(spec, task, data, context)
+        backend = context.backend
+        noise = None if task.level is None else spec.noise_levels[task.level]
         if noise is not None:  # a noise sweep simulates each level on the exact backend
-            backend = get_backend("exact", noise=NoiseModel(**noise))
-        model = spec.model(bond_dim, task)
-        trainer = Trainer(model, backend, spec.train, data, sink=sink, name=name)
-        start = time.perf_counter()
+            backend = backend.wrapping(get_backend("exact", noise=NoiseModel(**noise)))
+        model = spec.model(task.bond_dim, task.seed)
+        trainer = Trainer(model, backend, spec.train, data,
+                          on_round_start=lambda r: backend.tag(f"round{r:04d}"))
 
-        def log(metrics: dict, name: str = name) -> None:
-            for key in ("train_loss", "test_accuracy"):
-                sink.log_scalar(f"{name}/{key}", metrics[key], metrics["round"])
+        def log(metrics: dict) -> None:
+            for name in ("train_loss", "test_accuracy"):
+                context.log_scalar(f"{task.key}/{name}", metrics[name], metrics["round"])
 
-        history = trainer.fit(seed=_task_seed(seed, "train", bond_dim, task),
-                              checkpoint=folder / f"checkpoint-{name}.pt", on_round=log)
+        history = trainer.fit(seed=_task_seed(context.seed, "train", task.bond_dim, task.seed),
+                              checkpoint=context.folder / f"checkpoint-{task.key}.pt",
+                              on_round=log)
         with torch.no_grad():
             weights = model.weights(trainer.vectors())
-        network = export_network(model.target, weights, folder / f"network-{name}.pt")
-        rows.append({
-            "task": name, "bond_dim": bond_dim, "seed": task, "noise": noise,
+        network = export_network(model.target, weights, context.folder / f"network-{task.key}.pt")
+        return {
+            "method": task.method, "bond_dim": task.bond_dim, "seed": task.seed,
+            "noise_level": task.level, "noise": noise,
             **{f"n_{k}": v for k, v in model.n_trained_parameters().items()},
             "n_target_weights": model.n_weights,
             "test_accuracy": history[-1]["test_accuracy"],
             "exported_accuracy": accuracy(network, data.x_test.float(), data.y_test),
             "curve_test_accuracy": [m["test_accuracy"] for m in history],
             "curve_train_loss": [m["train_loss"] for m in history],
-            "seconds": time.perf_counter() - start,
-        })
-    return rows
+        }
+
+
+def _baseline_row(spec: DQNNSpec, task: DQNNTask, data: Dataset, context: TaskContext) -> dict:
+    """One classical comparison; the dense network (the ``classical`` result, and pruning's
+    starting point) is trained once per seed and kept for the run."""
+    from .baselines import FitConfig, finetune_pruned, train_classical, train_weight_sharing
+
+    budget = min(spec.model(task.bond_dim, task.seed).n_trained_parameters()["total"],
+                 sum(p.numel() for p in TARGETS[spec.target]().parameters()))
+    seed = _task_seed(context.seed, "baseline", task.seed)
+    fit = {"epochs": spec.baseline_epochs, "lr": spec.train.lr_mps,
+           "batch_size": spec.train.batch_size}
+    start = time.perf_counter()
+    dense = context.cached(("classical", task.seed), lambda: train_classical(
+        TARGETS[spec.target](), data, seed=seed, **fit))
+    if task.method == "classical":
+        result = dense
+    elif task.method == "weight_sharing":
+        result = train_weight_sharing(TARGETS[spec.target](), data, budget, seed=seed, **fit)
+    else:
+        result = finetune_pruned(TARGETS[spec.target](), data, dense, budget,
+                                 FitConfig(**fit), seed, start)
+    return {"method": result.method, "bond_dim": task.bond_dim, "seed": task.seed,
+            "noise_level": None, "n_total": result.n_trained_parameters,
+            "test_accuracy": result.test_accuracy,
+            "curve_test_accuracy": list(result.curve_test_accuracy),
+            "seconds": result.seconds}
 
 
 def export_network(target: nn.Module, weights: torch.Tensor, path: Path) -> nn.Module:
@@ -153,29 +215,3 @@ def export_network(target: nn.Module, weights: torch.Tensor, path: Path) -> nn.M
     network = type(target)()
     network.load_state_dict(state)
     return network.eval()
-
-
-def run_baseline_study(spec: DQNNSpec, *, seed: int, epochs: int = 50,
-                       progress: bool = True) -> list[dict]:
-    """The classical comparisons at the trained-parameter count of each ``spec.bond_dims``
-    Quantum-Train model: the full CNN, weight sharing and magnitude pruning, per seed."""
-    from .baselines import equal_budget_baselines
-
-    data = load_dataset(spec.dataset, seed, PRECISIONS[spec.precision])
-    rows = []
-    tasks = [(b, s) for b in spec.bond_dims for s in spec.seeds]
-    for bond_dim, task in tqdm(tasks, disable=not progress, desc="baselines", unit="task"):
-        budget = spec.model(bond_dim, task).n_trained_parameters()["total"]
-        target = TARGETS[spec.target]()
-        budget = min(budget, sum(p.numel() for p in target.parameters()))
-        for result in equal_budget_baselines(target, data, budget, epochs=epochs,
-                                             seed=_task_seed(seed, "baseline", task),
-                                             batch_size=spec.train.batch_size,
-                                             lr=spec.train.lr_mps):
-            rows.append({"task": f"{result.method}-chi{bond_dim}-seed{task}",
-                         "method": result.method, "bond_dim": bond_dim, "seed": task,
-                         "n_total": result.n_trained_parameters,
-                         "test_accuracy": result.test_accuracy,
-                         "curve_test_accuracy": list(result.curve_test_accuracy),
-                         "seconds": result.seconds})
-    return rows

@@ -14,7 +14,6 @@ from torch import Tensor
 from torch.nn.functional import cross_entropy
 
 from ..photonics.backends.base import Backend, ProbabilityBackend
-from ..runs import RunSink
 from ..runs.checkpoint import atomic_torch_save, torch_load
 from .data import batches
 from .model import QuantumTrain
@@ -115,7 +114,8 @@ class Trainer:
     """
 
     def __init__(self, model: QuantumTrain, backend: Backend, config: TrainConfig,
-                 data: Dataset, *, sink: RunSink | None = None, name: str = "") -> None:
+                 data: Dataset, *, on_round_start: Callable[[int], None] | None = None
+                 ) -> None:
         if config.shots is None and not isinstance(backend, ProbabilityBackend):
             raise TypeError(f"exact vectors (shots=None) need a ProbabilityBackend, got "
                             f"{backend!r}")
@@ -125,7 +125,8 @@ class Trainer:
         self.rng = np.random.default_rng()
         self.round, self.history = 0, []
         self._fixed_random: list[Tensor] | None = None
-        self.sink, self.name, self._draws = sink, name, 0
+        # told the round about to start, e.g. to file the histograms it draws under it
+        self.on_round_start = on_round_start
 
     # ----------------------------------------------------------------- distributions
     def vectors(self, *, grad: bool = False,
@@ -139,17 +140,7 @@ class Trainer:
         with torch.set_grad_enabled(grad):
             if self.config.shots is None:
                 return distribution.exact(self.backend)
-            return distribution.sampled(self.backend, self.config.shots, rng=self.rng,
-                                        record=self._record)
-
-    def _record(self, qpu: int, hists: list) -> None:
-        """Every sampled histogram goes to the sink, named by round, draw and QPU."""
-        if self.sink is None:
-            return
-        if qpu == 0:
-            self._draws += 1
-        self.sink.put_histograms(f"{self.name}/round{self.round + 1:04d}/draw{self._draws:05d}"
-                                 f"/qpu{qpu}", hists, qpu=qpu, round=self.round + 1)
+            return distribution.sampled(self.backend, self.config.shots, rng=self.rng)
 
     def _random_vectors(self) -> list[Tensor]:
         sizes = self.model.distribution().sizes
@@ -163,7 +154,8 @@ class Trainer:
     def train_round(self) -> dict[str, float]:
         """MPS epochs, then an angle update; returns the round's metrics."""
         cfg = self.config
-        self._draws = 0  # histogram names restart each round, so a resumed round rewrites them
+        if self.on_round_start is not None:
+            self.on_round_start(self.round + 1)
         joint = cfg.angle_method == "autograd"
         fixed = None if joint or cfg.random_distribution == "each_step" else self.vectors()
         losses = []

@@ -1,4 +1,4 @@
-"""Configs as plain data: read config files and run folders without running code, check types.
+"""Configs as plain data: config files and run folders read without running any code.
 
 Sacred decodes ``.json`` config files with jsonpickle (a ``{"py/reduce": ...}`` value builds
 objects and calls functions), ``.yaml`` with PyYAML's FullLoader and ``.pickle`` with pickle,
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import ast
 import json
-import math
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -115,63 +114,3 @@ def _wrap(parents: list[str], leaf: dict[str, Any]) -> dict[str, Any]:
     for parent in reversed(parents):
         leaf = {parent: leaf}
     return leaf
-
-
-def check_like_defaults(config: Mapping[str, Any], defaults: Mapping[str, Any],
-                        where: str = "") -> None:
-    """Every value has the kind of its default: lists stay lists, mappings mappings, numbers
-    finite numbers, integers integers, strings strings, booleans booleans.
-
-    Keys without a default (or with ``None``) are left to the family's own checks, as are
-    the contents of mappings beyond the default's keys. The first mismatch is a one-line
-    ConfigError naming the dotted key and the value.
-    """
-    for key, default in defaults.items():
-        if key not in config:
-            continue
-        name = f"{where}{key}"
-        value = config[key]
-        _check_kind(name, value, default)
-        if isinstance(default, Mapping):
-            check_like_defaults(value, default, f"{name}.")
-        elif isinstance(default, list | tuple):
-            _check_items(name, value, default)
-
-
-def _check_kind(name: str, value: Any, default: Any) -> None:
-    if default is None:
-        return
-    if isinstance(default, bool):
-        ok, kind = isinstance(value, bool), "true or false"
-    elif isinstance(default, int):
-        ok, kind = isinstance(value, int) and not isinstance(value, bool), "an integer"
-    elif isinstance(default, float):
-        ok, kind = _is_number(value), "a number"
-        if ok and not math.isfinite(value):
-            raise ConfigError(f"{name}={value!r} must be a finite number")
-    elif isinstance(default, str):
-        ok, kind = isinstance(value, str), "a string"
-    elif isinstance(default, Mapping):
-        ok, kind = isinstance(value, Mapping), "a mapping, e.g. {\"key\": value}"
-    elif isinstance(default, list | tuple):
-        ok, kind = isinstance(value, list | tuple), "a list"
-    else:
-        return
-    if not ok:
-        hint = ""
-        if isinstance(value, str) and isinstance(default, list | tuple) and value.startswith("["):
-            hint = " (quote strings inside it, e.g. '[\"a\", \"b\"]')"
-        raise ConfigError(f"{name}={value!r} must be {kind}{hint}")
-
-
-def _check_items(name: str, values: list | tuple, default: list | tuple) -> None:
-    """Items of a list whose default holds items of one scalar kind share that kind."""
-    kinds = {type(item) for item in default}
-    if len(kinds) != 1 or kinds.pop() not in (bool, int, float, str):
-        return
-    for i, item in enumerate(values):
-        _check_kind(f"{name}[{i}]", item, default[0])
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)

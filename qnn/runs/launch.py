@@ -12,9 +12,10 @@ by the family's own ``check`` before any folder exists, and errors propagate to 
 from __future__ import annotations
 
 import contextlib
+import json
 import signal
 import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,21 +24,20 @@ from ..errors import ConfigError
 from .config_data import (
     CODE_SUFFIXES,
     DATA_SUFFIXES,
-    check_like_defaults,
     dotted_to_nested,
     nested_update,
     parse_value,
     read_config_file,
     read_json_data,
 )
+from .folder import CONFIG_FILE, settle_status
+from .study import RUN_KEYS, Study
 
 with warnings.catch_warnings():  # sacred 0.8 imports the deprecated pkg_resources
     warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
     from sacred import Experiment
     from sacred.run import Run
 
-CONFIG_FILE = "config.json"  # what Sacred's FileStorageObserver writes in every run folder
-ConfigCheck = Callable[[Mapping[str, Any]], object]
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,10 @@ class Invocation:
     def resuming(self, folder: str | Path) -> Invocation:
         """This invocation continuing the run in ``folder``: its recorded config, then these
         updates, then ``store.resume_from`` pointing at it."""
+        status = settle_status(Path(folder))
+        if status == "RUNNING":
+            raise ConfigError(f"--resume {folder}: that run is still running (its process "
+                              "is alive); stop it first")
         previous = read_run_config(folder)
         updates = nested_update(nested_update(previous, self.config_updates),
                                 {"store": {"resume_from": str(folder)}})
@@ -108,13 +112,13 @@ def parse_words(ex: Experiment, words: Sequence[str]) -> Invocation:
 
 
 def launch(ex: Experiment, invocation: Invocation, *, runs_dir: str | Path | None,
-           check: ConfigCheck | None = None) -> Run | None:
+           study: Study | None = None) -> Run | None:
     """Run ``invocation`` of ``ex``; its folder goes under ``runs_dir`` (``None``: no folder).
 
-    The resolved config is checked — against the types of the defaults, then by ``check``
-    (the family's spec builder) — before any observer starts, so a rejected config leaves
-    nothing behind. Commands other than the main function (``print_config``, ...) never get
-    a folder. SIGTERM interrupts the run like Ctrl-C (Sacred records it as INTERRUPTED).
+    The resolved config is checked (:func:`check_run_config` with the family's ``study``)
+    before any observer starts, so a rejected config leaves nothing behind. Commands other
+    than the main function (``print_config``, ...) never get a folder. SIGTERM interrupts
+    the run like Ctrl-C (Sacred records it as INTERRUPTED).
 
     Returns:
         The finished Run, or ``None`` when only help was printed.
@@ -126,19 +130,16 @@ def launch(ex: Experiment, invocation: Invocation, *, runs_dir: str | Path | Non
     if invocation.help:
         print(ex.get_usage()[1])
         return None
-    from sacred.initialize import create_run
     from sacred.observers import FileStorageObserver
 
-    # Before the run itself: creating a run rebinds every captured function's config.
-    defaults = create_run(ex, ex.default_command, {}, named_configs=()).config
     # --force: Sacred would refuse keys that no captured function takes as an argument,
-    # which includes every key of a spec section (bbs.lr); unknown keys are refused below.
+    # which includes every key of a spec section (bbs.lr); from_dict refuses unknown keys.
     run = ex._create_run(invocation.command, invocation.config_updates,
                          invocation.named_configs, info={}, meta_info={},
                          options={**invocation.options, "--force": True})
     if invocation.command in (None, ex.default_command):  # print_config etc.: no folder
-        check_config(run.config, defaults, check,
-                     sections=tuple(i.path for i in ex.ingredients))
+        if study is not None:
+            check_run_config(study, run.config)
         if runs_dir is not None and not run.observers:
             run.observers.append(FileStorageObserver(str(runs_dir)))
     with sigterm_interrupts():
@@ -146,27 +147,89 @@ def launch(ex: Experiment, invocation: Invocation, *, runs_dir: str | Path | Non
     return run
 
 
-def check_config(config: Mapping[str, Any], defaults: Mapping[str, Any],
-                 check: ConfigCheck | None, *, sections: Sequence[str] = ()) -> None:
-    """No key the defaults lack (at the top and in the ingredient ``sections``), types
-    against the defaults (the plain config, no named configs), then the family's check;
-    ValueError, TypeError and KeyError from it become a ConfigError."""
-    for where, keys, known in [("", config, defaults),
-                               *((f"{s}.", config[s], defaults[s]) for s in sections)]:
-        unknown = sorted(set(keys) - set(known))
-        if unknown:
-            raise ConfigError(f"unknown config key(s) {[where + k for k in unknown]}; "
-                              f"known: {sorted(known)}")
-    check_like_defaults(config, defaults)
-    if check is None:
-        return
-    try:
-        check(config)
-    except ConfigError:
-        raise
-    except (ValueError, TypeError, KeyError) as err:
-        message = err.args[0] if isinstance(err, KeyError) and err.args else err
-        raise ConfigError(str(message)) from err
+def check_run_config(study: Study, config: Mapping[str, Any]) -> Any:
+    """The shared sections and the family's spec built from ``config``: every unknown key
+    and bad value refused as one ConfigError naming it. Returns the spec."""
+    from ..config import from_dict
+    from .settings import PhotonicsSettings, StoreSettings
+
+    from_dict(PhotonicsSettings, config["photonics"], where="photonics")
+    from_dict(StoreSettings, config["store"], where="store")
+    return from_dict(study.spec_type, config, where="config", ignore=RUN_KEYS)
+
+
+def execute(study: Study, config: Mapping[str, Any], run: Run) -> None:
+    """The body of every family's Sacred main: the run folder, the backend (every drawn
+    histogram recorded), the task loop with checkpoints, results.json and the summary."""
+    from ..config import from_dict
+    from ..store import RunStore
+    from .checkpoint import Checkpoint
+    from .folder import CHECKPOINT_FILE, RESULTS_FILE, STORE_FILE, adopt, mark_process
+    from .recording import RecordingBackend
+    from .settings import PhotonicsSettings, StoreSettings
+    from .study import TaskContext, run_tasks
+    from .tables import aggregate
+
+    spec = check_run_config(study, config)
+    photonics = from_dict(PhotonicsSettings, config["photonics"], where="photonics")
+    settings = from_dict(StoreSettings, config["store"], where="store")
+    folder = observed_folder(run) or Path(settings.output_dir or "runs/tmp")
+    folder.mkdir(parents=True, exist_ok=True)
+    mark_process(folder)
+    if settings.resume_from is not None:
+        adopt(Path(settings.resume_from), folder)
+        run.info["resumed_from"] = settings.resume_from
+    run.info["versions"] = package_versions()
+    backend = photonics.make_backend()
+    with RunStore(folder / STORE_FILE, mode="a") as store:
+        store.set_attrs(sacred_run_id=str(run._id), experiment=study.family)
+        # The recorded config seed (not Sacred's derived _seed) seeds everything, so tools
+        # such as `qnn export` can rebuild a run's data split from its config.json.
+        context = TaskContext(seed=config["seed"], backend=RecordingBackend(backend, store),
+                              folder=folder, rows=[], log_scalar=run.log_scalar)
+        rows = run_tasks(study, spec, context, checkpoint=Checkpoint(folder / CHECKPOINT_FILE))
+    summary = aggregate(rows, study.summary_by, study.summary_metrics)
+    (folder / RESULTS_FILE).write_text(json.dumps({"tasks": rows, "summary": summary}))
+    print(format_summary(summary, study.summary_by, study.summary_metrics, folder))
+
+
+def observed_folder(run: Run) -> Path | None:
+    """The folder Sacred's FileStorageObserver gave this run, if one observes it."""
+    from sacred.observers import FileStorageObserver
+
+    for observer in run.observers:
+        if isinstance(observer, FileStorageObserver) and observer.dir:
+            return Path(observer.dir)
+    return None
+
+
+def format_summary(summary: Sequence[Mapping[str, Any]], by: Sequence[str],
+                   metrics: Sequence[str], folder: Path) -> str:
+    """The closing table: one line per group, each metric as mean ± sample std, and n."""
+    import pandas as pd
+
+    table = pd.DataFrame([{**{k: row[k] for k in by}, "n": row["n"],
+                           **{m: _mean_std(row[f"{m}_mean"], row[f"{m}_std"])
+                              for m in metrics}} for row in summary])
+    body = table.to_string(index=False) if len(table) else "(no tasks)"
+    return f"{body}\n(mean ± sample std over n tasks)\nrun folder: {folder}"
+
+
+def _mean_std(mean: float, std: float) -> str:
+    if mean != mean:  # nan: no task reported it
+        return "-"
+    return f"{mean:.4g}" if std != std else f"{mean:.4g} ± {std:.2g}"
+
+
+def package_versions() -> dict[str, str]:
+    """Full versions of the packages that decide a run's numbers (local tags like +cpu kept)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for name in ("photonic-qnn", "torch", "numpy", "scipy", "h5py", "numba", "cudaq", "ortools"):
+        with contextlib.suppress(PackageNotFoundError):
+            out[name] = version(name)
+    return out
 
 
 @contextlib.contextmanager

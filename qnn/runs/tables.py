@@ -1,4 +1,4 @@
-"""Result rows (one dict per task) grouped and summarised for tables and figures."""
+"""Result rows (one dict per task) grouped and summarised for tables and figures (pandas)."""
 
 from __future__ import annotations
 
@@ -6,39 +6,63 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 
 def aggregate(rows: Sequence[dict[str, Any]], by: Sequence[str],
               metrics: Sequence[str]) -> list[dict[str, Any]]:
-    """Mean, standard deviation and count of ``metrics`` per group of ``by`` keys.
+    """Mean, sample standard deviation and count of ``metrics`` per group of ``by`` keys.
 
-    Booleans average to rates (``success`` -> fraction solved). Groups come out sorted.
+    The one summary statistic of the project: every table and figure reports a spread over
+    seeds or instances as the sample std (``ddof=1``) with its ``n``. Booleans average to
+    rates (``success`` -> fraction solved). Groups come out sorted; ``None`` is a group too.
 
     Returns:
-        One dict per group: the ``by`` keys, ``n``, and ``<metric>_mean`` / ``<metric>_std``
-        (population std; ``nan`` for a metric missing from every row of the group).
+        One dict per group: the ``by`` keys, ``n`` (rows in the group), and
+        ``<metric>_mean`` / ``<metric>_std`` over the rows where the metric is present
+        (``nan`` where none has it; the std is ``nan`` for a single value).
     """
-    groups: dict[tuple, list[dict[str, Any]]] = {}
     for i, row in enumerate(rows):
         missing = [key for key in by if key not in row]
         if missing:
             raise ValueError(f"rows[{i}] lacks grouping key(s) {missing}")
-        groups.setdefault(tuple(row[key] for key in by), []).append(row)
+    frame = pd.DataFrame([{key: _hashable(row[key]) for key in by}
+                          | {m: _number(row.get(m)) for m in metrics} for row in rows],
+                         columns=[*by, *metrics])
+    if frame.empty:
+        return []
+    groups = frame.groupby(list(by), dropna=False, sort=True)
+    table = groups.size().rename("n").to_frame()
+    for metric in metrics:
+        table[f"{metric}_mean"] = groups[metric].mean()
+        table[f"{metric}_std"] = groups[metric].std(ddof=1)
     out = []
-    for key in sorted(groups, key=lambda k: tuple(map(str, k)) if not _sortable(k) else k):
-        members = groups[key]
-        summary: dict[str, Any] = dict(zip(by, key, strict=True)) | {"n": len(members)}
-        for metric in metrics:
-            values = np.array([float(r[metric]) for r in members if r.get(metric) is not None])
-            summary[f"{metric}_mean"] = float(values.mean()) if values.size else float("nan")
-            summary[f"{metric}_std"] = float(values.std()) if values.size else float("nan")
-        out.append(summary)
+    for record in table.reset_index().to_dict("records"):
+        out.append({key: (None if _is_missing(value) else _plain(value))
+                    if key in by else _plain(value) for key, value in record.items()})
     return out
+
+
+def _number(value: Any) -> float:
+    return float("nan") if value is None else float(value)
+
+
+def _hashable(value: Any) -> Any:
+    return repr(value) if isinstance(value, dict | list) else value
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value))
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars as Python numbers, so tables go to JSON as they are."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def gap_curves(rows: Sequence[dict[str, Any]], curve: str = "curve_best_cost"
                ) -> tuple[np.ndarray, np.ndarray, int]:
-    """Mean and std over rows of a per-update cost curve as a relative gap to the optimum,
+    """Mean and sample std over rows of a per-update cost curve as a relative gap to the optimum,
     ``(cost - optimum) / |optimum|`` (plain difference when the optimum is 0).
 
     Returns:
@@ -53,7 +77,8 @@ def gap_curves(rows: Sequence[dict[str, Any]], curve: str = "curve_best_cost"
     optima = np.array([r["optimum"] for r in rows if r.get(curve) is not None], dtype=float)
     scale = np.where(optima == 0, 1.0, np.abs(optima))[:, None]
     gaps = (np.vstack(curves) - optima[:, None]) / scale
-    return gaps.mean(axis=0), gaps.std(axis=0), len(curves)
+    std = gaps.std(axis=0, ddof=1) if len(curves) > 1 else np.full(gaps.shape[1], np.nan)
+    return gaps.mean(axis=0), std, len(curves)
 
 
 def _sortable(key: tuple) -> bool:

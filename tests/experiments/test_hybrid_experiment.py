@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from qnn.cli import main
-from qnn.layers.study import HybridSpec, load_data, run_hybrid_study, train_task
-from qnn.runs import Checkpoint, MemorySink
+from qnn.layers.study import HybridSpec, HybridStudy, load_data, train_task
+from qnn.runs import Checkpoint, run_study
 from qnn.store import RunStore
 
 
@@ -29,9 +29,11 @@ def test_smoke_run_trains_every_model_and_records(smoke_run):
         assert row["curve_train_loss"][-1] < row["curve_train_loss"][0]
         assert row["test_accuracy"] > 0.7  # balanced classes: chance is about 0.5
     with RunStore(smoke_run / "histograms.h5", "r") as store:
-        (name,) = store.names()
-        hists = store.get_histograms(name)
-    assert len(hists) == 100 and all(h.shots == 200 for h in hists)  # the 100 test points
+        names = store.names()
+        hists = [h for name in names for h in store.get_histograms(name)]
+    # every parameter set the sampled layer ever ran, training and test passes alike
+    assert all(name.startswith("hybrid-shots200-seed0/draw") for name in names)
+    assert len(hists) == sampled["circuit_evaluations"] and all(h.shots == 200 for h in hists)
     assert json.loads((smoke_run / "metrics.json").read_text())
 
 
@@ -57,15 +59,16 @@ def test_study_resumes_from_its_checkpoint(tmp_path):
     spec = HybridSpec("circle", 60, 40, {"n_modes": 4, "loop_lengths": [1], "n_features": 2},
                       models=("hybrid", "classical"), seeds=(0, 1), epochs=2)
     checkpoint = Checkpoint(tmp_path / "checkpoint.json")
-    full = run_hybrid_study(spec, "exact", seed=5)
-    run_hybrid_study(HybridSpec(**{**spec.__dict__, "models": ("hybrid",)}), "exact", seed=5,
-                     checkpoint=checkpoint)
-    sink = MemorySink()
-    resumed = run_hybrid_study(spec, "exact", seed=5, checkpoint=checkpoint, sink=sink)
+    full = run_study(HybridStudy(), spec, seed=5)
+    run_study(HybridStudy(), HybridSpec(**{**spec.__dict__, "models": ("hybrid",)}), seed=5,
+              checkpoint=checkpoint)
+    logged = []
+    resumed = run_study(HybridStudy(), spec, seed=5, checkpoint=checkpoint,
+                        log_scalar=lambda name, value, step: logged.append(name))
     assert [r["task"] for r in resumed] == [r["task"] for r in full]
     assert [r["test_accuracy"] for r in resumed] == [r["test_accuracy"] for r in full]
-    assert {name.split(".")[0] for name in sink.scalars} == {"classical-exact-seed0",
-                                                            "classical-exact-seed1"}
+    assert {name.split(".")[0] for name in logged} == {"classical-exact-seed0",
+                                                      "classical-exact-seed1"}
 
 
 @pytest.mark.parametrize(("options", "message"), [

@@ -132,18 +132,23 @@ def test_bad_configs_name_the_field():
         TrainConfig(random_distribution="always")
 
 
-def test_sampled_training_stores_every_histogram_it_draws(data):
-    from qnn.runs import MemorySink
+def test_sampled_training_stores_every_histogram_it_draws(data, tmp_path):
+    from qnn.runs import RecordingBackend
+    from qnn.store import RunStore
 
-    sink = MemorySink()
     config = TrainConfig(rounds=2, mps_epochs=1, angle_method="spsa", shots=300,
                          angle_batch=50)
-    Trainer(make_model(), get_backend("exact"), config, data, sink=sink, name="t").fit(seed=1)
-    # per round: the vectors for the MPS epochs, two SPSA evaluations, the test evaluation
-    names = sorted(sink.histograms)
+    with RunStore(tmp_path / "run.h5", "w") as store:
+        recorder = RecordingBackend(get_backend("exact"), store)
+        recorder.start_task("t")
+        Trainer(make_model(), recorder, config, data,
+                on_round_start=lambda r: recorder.tag(f"round{r:04d}")).fit(seed=1)
+        names = store.names()
+        hists = [h for name in names for h in store.get_histograms(name)]
+    # per round and QPU: the vectors for the MPS epochs, two SPSA evaluations, the test one
     assert len(names) == 2 * 4 * len(QPUS)
-    assert names[0] == "t/round0001/draw00001/qpu0"
-    assert all(h.shots == 300 for hists in sink.histograms.values() for h in hists)
+    assert names[0] == "t/round0001/draw00000" and names[-1].startswith("t/round0002/")
+    assert all(h.shots == 300 for h in hists)
 
 
 def test_noise_levels_are_validated_before_any_work():

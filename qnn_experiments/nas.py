@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from experiments.ingredients import make_backend, new_experiment, open_run, save_results
-from qnn.nas.study import NASSpec, run_nas_study, summarize
-from qnn.runs import StoreSink
+from qnn.nas.study import NASStudy
+from qnn_experiments.ingredients import new_experiment
 
-ex = new_experiment("nas")
+study = NASStudy()
+ex = new_experiment(study)
 
 
 @ex.config
@@ -71,25 +71,3 @@ def hardware():
     n_val = 200
     n_test = 200
     photonics = {"backend": "pool"}
-
-
-def spec_from_config(config) -> NASSpec:
-    """The study a config describes; every value checked (named) before anything runs."""
-    return NASSpec(dataset=config["dataset"], seeds=tuple(config["seeds"]),
-                   methods=tuple(config["methods"]), search=dict(config["search"]),
-                   train=dict(config["train"]), n_train=config["n_train"],
-                   n_val=config["n_val"], n_test=config["n_test"],
-                   checkpoint_every=config["checkpoint_every"])
-
-
-@ex.main
-def main(_config, _run):
-    spec = spec_from_config(_config)
-    backend = make_backend() if {"photonic", "bernoulli"} & set(spec.methods) else None
-    run_store, checkpoint = open_run()
-    with run_store:
-        sink = StoreSink(run_store, log_scalar=_run.log_scalar)
-        rows = run_nas_study(spec, backend, sink=sink, checkpoint=checkpoint)
-    summary = summarize(rows)
-    save_results(tasks=rows, summary=summary)
-    return {f"{s['dataset']}/{s['method']}": s["ensemble_test_mean"] for s in summary}

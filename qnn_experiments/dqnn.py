@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from experiments.ingredients import make_backend, new_experiment, open_run, run_folder, save_results
-from qnn.qtrain.study import DQNNSpec, run_baseline_study, run_dqnn_study
-from qnn.runs import StoreSink
-from qnn.runs.tables import aggregate
+from qnn.qtrain.study import DQNNStudy
+from qnn_experiments.ingredients import new_experiment
 
-ex = new_experiment("dqnn")
+study = DQNNStudy()
+ex = new_experiment(study)
 
 # arXiv 2505.08474's QPUs: 9 and 8 modes with 4 photons, loops [1, 2] (126 x 70 no-bunching
 # outcomes = 8,820 >= the 6,690 weights of its CNN)
@@ -127,33 +126,3 @@ def baselines():
     seeds = [0, 1, 2]
     train = {"batch_size": 128, "lr_mps": 1e-3}
     baselines = True
-
-
-def spec_from_config(config) -> DQNNSpec:
-    """The study a config describes; every value checked (named) before anything runs."""
-    return DQNNSpec(config["dataset"], config["target"], tuple(config["qpus"]),
-                    config["outcomes"], config["scaling"], tuple(config["bond_dims"]),
-                    tuple(config["seeds"]), config["train"], tuple(config["noise_levels"]),
-                    config["precision"])
-
-
-# `seed` (the recorded config value, not Sacred's derived _seed) seeds everything, so tools
-# such as `qnn export` can rebuild the run's data split from config.json.
-@ex.main
-def main(baselines, baseline_epochs, seed, _config, _run):
-    spec = spec_from_config(_config)
-    if baselines:
-        rows = run_baseline_study(spec, seed=seed, epochs=baseline_epochs)
-        summary = aggregate(rows, by=("method", "bond_dim"), metrics=("test_accuracy",
-                                                                      "n_total"))
-        save_results(tasks=rows, summary=summary)
-        return {f"{s['method']}@chi={s['bond_dim']}": s["test_accuracy_mean"] for s in summary}
-    backend = make_backend()
-    run_store, _ = open_run()
-    folder = run_folder()
-    with run_store:
-        sink = StoreSink(run_store, log_scalar=_run.log_scalar)
-        rows = run_dqnn_study(spec, backend, seed=seed, folder=folder, sink=sink)
-    summary = aggregate(rows, by=("bond_dim",), metrics=("test_accuracy", "n_total"))
-    save_results(tasks=rows, summary=summary)
-    return {f"chi={s['bond_dim']}": s["test_accuracy_mean"] for s in summary}

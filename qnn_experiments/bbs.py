@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import fields
+from qnn.bbs.study import BBSStudy
+from qnn_experiments.ingredients import new_experiment
 
-from experiments.ingredients import make_backend, new_experiment, open_run, save_results
-from qnn.bbs import BBSConfig
-from qnn.bbs.study import StudySpec, run_study
-from qnn.runs import StoreSink
-from qnn.runs.tables import aggregate
-
-ex = new_experiment("bbs")
+study = BBSStudy()
+ex = new_experiment(study)
 
 
 @ex.config
@@ -82,31 +78,3 @@ def hardware():
     methods = ["bbs", "sa", "random"]
     bbs = {"updates": 10, "shots": 50, "loop_lengths": [1, 2]}  # PT systems have <= 2 loops
     photonics = {"backend": "pool"}
-
-
-def spec_from_config(config) -> StudySpec:
-    """The study a config describes; every value checked (named) before anything runs."""
-    bbs = config["bbs"]
-    allowed = {f.name for f in fields(BBSConfig)}
-    unknown = sorted(set(bbs) - allowed)
-    if unknown:
-        raise ValueError(f"bbs has unknown key(s) {unknown}; allowed: {sorted(allowed)}")
-    return StudySpec(tuple(config["problems"]), tuple(config["sizes"]), config["instances"],
-                     tuple(config["methods"]), BBSConfig.from_dict(bbs),
-                     config["checkpoint_every"], config["optimum_time_limit"])
-
-
-# `seed` (the recorded config value, not Sacred's derived _seed) seeds everything, so tools
-# such as `qnn export` can rebuild the run's data split from config.json.
-@ex.main
-def main(seed, _config, _run):
-    spec = spec_from_config(_config)
-    backend = make_backend()
-    run_store, checkpoint = open_run()
-    with run_store:
-        sink = StoreSink(run_store, log_scalar=_run.log_scalar)
-        rows = run_study(spec, backend, seed=seed, sink=sink, checkpoint=checkpoint)
-    summary = aggregate(rows, by=("problem", "size", "method"),
-                        metrics=("success", "rel_error", "evaluations"))
-    save_results(tasks=rows, summary=summary)
-    return {f"{s['problem']}/m{s['size']}/{s['method']}": s["success_mean"] for s in summary}

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from experiments.ingredients import make_backend, new_experiment, open_run, save_results
-from qnn.layers.study import HybridSpec, run_hybrid_study, summary_table
-from qnn.runs import StoreSink
+from qnn.layers.study import HybridStudy
+from qnn_experiments.ingredients import new_experiment
 
-ex = new_experiment("hybrid")
+study = HybridStudy()
+ex = new_experiment(study)
 
 
 @ex.config
@@ -114,24 +114,3 @@ def hardware():
     batch_size = 16
     photonics = {"backend": "pool"}
 
-
-# `seed` (the recorded config value, not Sacred's derived _seed) seeds everything.
-def spec_from_config(config) -> HybridSpec:
-    """The study a config describes; every value checked (named) before anything runs."""
-    return HybridSpec(config["dataset"], config["n_train"], config["n_test"],
-                      dict(config["layer"]), config["front_hidden"], tuple(config["models"]),
-                      tuple(config["seeds"]), tuple(config["shots"]), config["epochs"],
-                      config["batch_size"], config["lr"])
-
-
-@ex.main
-def main(seed, _config, _run):
-    spec = spec_from_config(_config)
-    backend = make_backend()
-    run_store, checkpoint = open_run()
-    with run_store:
-        sink = StoreSink(run_store, log_scalar=_run.log_scalar)
-        rows = run_hybrid_study(spec, backend, seed=seed, sink=sink, checkpoint=checkpoint)
-    summary = summary_table(rows)
-    save_results(tasks=rows, summary=summary)
-    return {f"{s['model']}@{s['shots'] or 'exact'}": s["test_accuracy_mean"] for s in summary}

@@ -1,0 +1,90 @@
+"""The config sections every family shares: which photonic backend, and where the run's files go."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..photonics import Backend, NoiseModel, get_backend
+from ..secrets import redact
+
+BACKENDS = ("exact", "cudaq-sim", "orca", "pool")
+
+
+@dataclass(frozen=True)
+class PhotonicsSettings:
+    """The ``photonics`` section: the backend every task draws from.
+
+    Attributes:
+        backend: ``exact`` | ``cudaq-sim`` | ``orca`` | ``pool`` (ORCA QPUs ``0..K-1``
+            behind a QPUPool).
+        device: torch device of the exact backend.
+        noise: :class:`NoiseModel` fields (exact backend only).
+        urls: QPU URLs (a list or comma-separated); ``None`` reads ``ORCA_ACCESS_URL``.
+            Never with credentials: configs are recorded for everyone to read.
+        retries: pool: extra attempts per job.
+        timeout: pool: seconds one job may take.
+    """
+
+    backend: str = "exact"
+    device: str = "cpu"
+    noise: dict = field(default_factory=dict)
+    urls: str | tuple[str, ...] | None = None
+    retries: int = 2
+    timeout: float | None = 600.0
+
+    def __post_init__(self) -> None:
+        if self.backend not in BACKENDS:
+            raise ValueError(f"photonics.backend={self.backend!r}; choose from {list(BACKENDS)}")
+        try:
+            noise = NoiseModel(**self.noise)
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"photonics.noise={self.noise}: {err}") from None
+        if self.backend != "exact" and not noise.is_ideal:
+            raise ValueError(f"photonics.noise={self.noise} applies to the exact backend only, "
+                             f"not photonics.backend={self.backend!r}")
+        for i, url in enumerate(self.url_list):
+            if redact(url) != url:
+                raise ValueError(f"photonics.urls[{i}] carries credentials ({redact(url)}); "
+                                 "give plain URLs and put the token in ORCA_AUTH_TOKEN")
+        if self.retries < 0:
+            raise ValueError(f"photonics.retries={self.retries} must be >= 0")
+        if self.timeout is not None and not (math.isfinite(self.timeout) and self.timeout > 0):
+            raise ValueError(f"photonics.timeout={self.timeout} must be a positive number of "
+                             "seconds")
+
+    @property
+    def url_list(self) -> list[str]:
+        urls = self.urls
+        return [] if urls is None else urls.split(",") if isinstance(urls, str) else list(urls)
+
+    def make_backend(self) -> Backend:
+        """The configured backend; the bearer token comes from ``ORCA_AUTH_TOKEN`` only."""
+        urls = self.url_list or None
+        if self.backend == "exact":
+            return get_backend("exact", device=self.device, noise=NoiseModel(**self.noise))
+        if self.backend == "pool":
+            from ..photonics.pool import orca_pool
+
+            return orca_pool(urls, retries=self.retries, timeout=self.timeout)
+        return get_backend(self.backend, **({"urls": urls} if self.backend == "orca" else {}))
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    """The ``store`` section.
+
+    Attributes:
+        output_dir: where the run's files go when no run folder is observed (``None``:
+            ``runs/tmp``).
+        resume_from: an earlier run folder whose checkpoints and histograms this run
+            continues (``qnn run --resume`` sets it).
+    """
+
+    output_dir: str | None = None
+    resume_from: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.resume_from is not None and not Path(self.resume_from).is_dir():
+            raise ValueError(f"store.resume_from={self.resume_from!r} is not a folder")
