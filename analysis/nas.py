@@ -25,8 +25,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from qnn.figures import SAVE_OPTIONS, notebook_settings
-from qnn.runs.tables import aggregate
 from qnn.runs import task_rows
+from qnn.runs.tables import aggregate
 
 SETTINGS = notebook_settings()
 RUNS, OUT, SAVE = SETTINGS.runs_dir, SETTINGS.out_dir, SAVE_OPTIONS

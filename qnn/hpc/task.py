@@ -105,11 +105,15 @@ def _record_attempt(sweep, run_id: str, task: int, ids: list[int], urls: list[st
 
 
 def _qnn_run(sweep, task: int, run_id: str, resume_from: str) -> int:
-    from qnn.cli import main
+    """The task's run through the launcher `qnn run` uses (Sacred's Python API, no argv)."""
+    from qnn.runs.families import load_family
+    from qnn.runs.launch import launch, parse_words
 
-    argv = ["run", sweep.family, "--runs-dir", str(sweep.runs_folder),
-            *sweep.sacred_argv(task, run_id, resume_from or None)]
-    return main(argv)
+    module = load_family(sweep.family)
+    invocation = parse_words(module.ex, sweep.sacred_argv(task, run_id, resume_from or None))
+    run = launch(module.ex, invocation, runs_dir=sweep.runs_folder / sweep.family,
+                 study=module.study)
+    return 0 if run is not None and run.status == "COMPLETED" else 1
 
 
 def attempt(sweep_dir: str | Path, run_id: str) -> dict | None:

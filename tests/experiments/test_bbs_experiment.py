@@ -91,6 +91,9 @@ def test_killed_run_resumes_to_the_uninterrupted_result(tmp_path):
         assert all(a.get_histograms(n) == b.get_histograms(n) for n in a.names()[::7])
     info = json.loads((runs / "bbs" / "2" / "info.json").read_text())
     assert info["resumed_from"] == str(runs / "bbs" / "1")
+    # SIGKILL left run 1 saying RUNNING; --resume found its process gone and recorded that
+    killed = json.loads((runs / "bbs" / "1" / "run.json").read_text())
+    assert killed["status"] == "INTERRUPTED" and "found dead" in killed["interrupted_by"]
 
 
 @pytest.mark.parametrize(("update", "message"), [

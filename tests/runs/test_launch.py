@@ -9,8 +9,8 @@ import sys
 import pytest
 
 from qnn.cli import main
-from qnn.errors import ConfigError
 from qnn.config import from_dict
+from qnn.errors import ConfigError
 from qnn.runs.config_data import parse_value, read_config_file
 from qnn.runs.launch import check_run_config, parse_words
 
