@@ -189,23 +189,29 @@ FAMILIES = family_names()
 
 def _add_run(sub: argparse._SubParsersAction) -> None:
     run = sub.add_parser(
-        "run", help="run an experiment (Sacred): qnn run bbs with smoke seed=3",
+        "run", help="run an experiment (Sacred): qnn run bbs with smoke seed=3", add_help=False,
         description="Run one experiment family as a Sacred experiment. Everything after the "
-                    "family goes to Sacred: 'with' named configs and key=value updates, "
-                    "'print_config', -F DIR, ... Runs are stored under RUNS_DIR/<family>/<id>/.")
-    run.add_argument("family", choices=FAMILIES)
+                    "family goes to Sacred: 'with' named configs, JSON/TOML config files and "
+                    "key=value updates, 'print_config', -F DIR, ... Runs are stored under "
+                    "RUNS_DIR/<family>/<id>/. 'qnn run FAMILY --help' lists its named configs.")
+    run.add_argument("family", choices=FAMILIES, nargs="?")
+    run.add_argument("-h", "--help", action="store_true", help="show this help (with a "
+                     "family: its named configs) and exit")
     run.add_argument("--runs-dir", default="runs", help="FileStorageObserver base (default runs)")
     run.add_argument("--resume", metavar="RUN_DIR", default=None,
                      help="continue an interrupted run from its checkpoint, as a new run")
-    run.set_defaults(func=_run)  # the words argparse does not know go to Sacred
+    run.set_defaults(func=_run, parser=run)  # the words argparse does not know go to Sacred
 
 
 def _run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .runs.families import load_family
+    from .runs.families import family_help, load_family
     from .runs.launch import launch, parse_words
 
+    if args.help or not args.family:
+        print(family_help(args.family) if args.family else args.parser.format_help())
+        return 0 if args.help else 2
     module = load_family(args.family)
     invocation = parse_words(module.ex, args.sacred_args)
     if args.resume:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from qnn.bbs.config import BBSConfig
 from qnn.bbs.study import BBSStudy
 from qnn_experiments.ingredients import new_experiment
 
@@ -16,7 +17,7 @@ def config():
     sizes = [12]  # QUBO bits (= TBI modes up to bbs.max_modes)
     instances = 5  # random instances per (problem, size)
     methods = ["bbs", "sa", "random"]  # + bbs_frozen, bbs_random_clicks, hill_climbing, gw
-    bbs = {"updates": 100, "shots": 50}  # BBSConfig fields; the rest keep their defaults
+    bbs = BBSConfig(updates=100, shots=50).to_dict()  # every BBSConfig field (qnn.bbs.config)
     checkpoint_every = 10  # BBS updates between checkpoints
     optimum_time_limit = 30.0  # seconds CP-SAT may spend proving each optimum
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
+from qnn.nas.fitness import TrainBudget
+from qnn.nas.search import SearchConfig
 from qnn.nas.study import NASStudy
 from qnn_experiments.ingredients import new_experiment
 
@@ -15,8 +19,8 @@ def config():
     dataset = "digits"  # digits (scikit-learn 8x8) | mnist_small (MNIST subset)
     seeds = [0, 1, 2, 3, 4]  # one search per (seed, method); a seed fixes split and training
     methods = ["photonic", "bernoulli", "evolution", "random"]
-    search = {"budget": 100, "ensemble_size": 5}  # SearchConfig fields (bbs: BBSConfig fields)
-    train = {"epochs": 2, "batch_size": 32}  # the fixed training of every architecture
+    search = asdict(SearchConfig(budget=100, ensemble_size=5))  # (bbs: BBSConfig fields)
+    train = asdict(TrainBudget(epochs=2, batch_size=32))  # every architecture's training
     n_train = 1000  # training images
     n_val = 300  # validation images (fitness = validation accuracy)
     n_test = 400  # test images (reported, never searched on)

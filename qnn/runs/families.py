@@ -34,3 +34,25 @@ def load_family(name: str) -> ModuleType:
                           f"{list(family_names())} (families are declared in the "
                           f"{GROUP!r} entry-point group)")
     return import_module(points[0].value)
+
+
+def family_help(name: str) -> str:
+    """What ``qnn run <name> --help`` prints: the family, its named configs with the first
+    comment line of each, and how to see every option."""
+    import inspect
+
+    module = load_family(name)
+    lines = [f"qnn run {name} [with NAMED_CONFIG... KEY=VALUE...] [print_config]",
+             "", (module.__doc__ or name).strip().splitlines()[0], "", "named configs:"]
+    for config_name, scope in sorted(module.ex.named_configs.items()):
+        lines.append(f"  {config_name:<24}{_first_comment(inspect.getsource(scope._func))}")
+    lines += ["", f"every option with its default: qnn run {name} print_config [with ...]"]
+    return "\n".join(lines)
+
+
+def _first_comment(source: str) -> str:
+    for line in source.splitlines():
+        text = line.strip()
+        if text.startswith("#"):
+            return text.lstrip("# ")
+    return ""

@@ -202,3 +202,20 @@ def test_errors_are_one_line_unless_debug(tmp_path):
     debug = subprocess.run([*QNN, "--debug", *args], capture_output=True, text=True, env=env,
                            timeout=120)
     assert debug.returncode != 0 and "Traceback" in debug.stderr
+
+
+def test_run_help_lists_the_family_named_configs(capsys):
+    assert main(["run", "bbs", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "paper_table" in out and "smoke" in out and "print_config" in out
+
+
+def test_print_config_shows_every_nested_default_without_added_entries():
+    from qnn.bbs.config import BBSConfig
+
+    shown = subprocess.run([*QNN, "run", "bbs", "print_config", "with", "hardware"],
+                           capture_output=True, text=True, timeout=120,
+                           env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    assert shown.returncode == 0
+    assert all(f"{name} =" in shown.stdout for name in BBSConfig.__dataclass_fields__)
+    assert "Added new config entry" not in shown.stderr
