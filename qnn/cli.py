@@ -338,10 +338,11 @@ def _print_collect(sweep, table: str = "tasks") -> int:
 def _add_figures(sub: argparse._SubParsersAction) -> None:
     fig = sub.add_parser(
         "figures", help="regenerate paper figures from stored runs",
-        description="Execute the analysis notebooks listed in paper/figures.toml (jupytext "
+        description="Execute the analysis notebooks listed in the figure manifests (jupytext "
                     "percent-format .py files) headlessly against stored runs; each writes its "
                     "figures into the output folder.")
-    fig.add_argument("--root", default=".", help="repository root (default .)")
+    fig.add_argument("--manifest", action="append", default=None, metavar="FILE",
+                     help="a figures.toml to use (repeatable); default: every installed one")
     fig.add_argument("--runs-dir", default="runs")
     fig.add_argument("--out", default="paper/figures")
     fig.add_argument("--only", nargs="*", default=None, help="figure ids to make")
@@ -352,9 +353,12 @@ def _add_figures(sub: argparse._SubParsersAction) -> None:
 
 
 def _figures(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from .figures import make_figures
 
-    made = make_figures(args.root, runs_dir=args.runs_dir, out_dir=args.out, only=args.only,
+    manifests = [Path(m) for m in args.manifest] if args.manifest else None
+    made = make_figures(manifests, runs_dir=args.runs_dir, out_dir=args.out, only=args.only,
                         label=args.label)
     for figure, files in made.items():
         print(f"{figure}: {', '.join(str(f) for f in files)}")

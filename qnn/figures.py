@@ -1,4 +1,11 @@
-"""Regenerate paper figures: run the analysis notebooks listed in the figure manifest."""
+"""Regenerate paper figures: run the analysis notebooks listed in the figure manifests.
+
+A manifest (``figures.toml``) lists each figure, the commands that produce its data and the
+notebook that draws it, by a path relative to the manifest. Manifests are package data,
+found through the ``qnn.figures`` entry-point group (a package name whose ``figures.toml``
+is read), so ``qnn figures`` works from any folder and from an installed wheel; this
+project's is ``qnn_experiments/figures.toml``.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +16,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-MANIFEST = "paper/figures.toml"
+MANIFEST = "figures.toml"
+ENTRY_POINTS = "qnn.figures"
 # PNGs without the matplotlib version stamp, so reruns on the same runs give equal bytes.
 SAVE_OPTIONS = {"metadata": {"Software": None}, "dpi": 120}
 
@@ -28,8 +36,8 @@ class NotebookSettings:
 
 def notebook_settings() -> NotebookSettings:
     """Read ``QNN_RUNS_DIR``, ``QNN_FIGURES_DIR``, ``QNN_LABEL``; create the output folder."""
-    settings = NotebookSettings(Path(os.environ.get("QNN_RUNS_DIR", "../runs")),
-                                Path(os.environ.get("QNN_FIGURES_DIR", "../paper/figures")),
+    settings = NotebookSettings(Path(os.environ.get("QNN_RUNS_DIR", "runs")),
+                                Path(os.environ.get("QNN_FIGURES_DIR", "paper/figures")),
                                 os.environ.get("QNN_LABEL") or None)
     settings.out_dir.mkdir(parents=True, exist_ok=True)
     return settings
@@ -47,9 +55,22 @@ class FigureSpec:
     smoke_commands: tuple[str, ...] = field(default=())
 
 
-def read_manifest(root: str | Path) -> list[FigureSpec]:
-    """The figures of ``paper/figures.toml``; unknown or missing keys are errors naming them."""
-    path = Path(root) / MANIFEST
+def installed_manifests() -> list[Path]:
+    """The ``figures.toml`` of every package declared in the ``qnn.figures`` entry points."""
+    from importlib.metadata import entry_points
+    from importlib.resources import as_file, files
+
+    found = []
+    for point in sorted(entry_points(group=ENTRY_POINTS), key=lambda p: p.name):
+        with as_file(files(point.value) / MANIFEST) as path:  # a real file: not zipped
+            found.append(Path(path))
+    return found
+
+
+def read_manifest(path: str | Path) -> list[FigureSpec]:
+    """The figures of one manifest file, notebooks resolved against its folder; unknown or
+    missing keys are errors naming them."""
+    path = Path(path)
     with open(path, "rb") as f:
         document = tomllib.load(f)
     specs = []
@@ -60,12 +81,13 @@ def read_manifest(root: str | Path) -> list[FigureSpec]:
         if missing or unknown:
             raise ValueError(f"{path}: figure[{i}] missing {sorted(missing)}, unknown "
                              f"{sorted(unknown)}")
+        entry = {**entry, "notebook": str(path.parent / entry["notebook"])}
         specs.append(FigureSpec(**{k: tuple(v) if isinstance(v, list) else v
                                    for k, v in entry.items()}))
     return specs
 
 
-def make_figures(root: str | Path = ".", *, runs_dir: str | Path = "runs",
+def make_figures(manifests: list[Path] | None = None, *, runs_dir: str | Path = "runs",
                  out_dir: str | Path = "paper/figures", only: list[str] | None = None,
                  label: str | None = None, timeout: float = 1800.0) -> dict[str, list[Path]]:
     """Execute each needed notebook once, headless (Agg), and check its outputs exist.
@@ -75,14 +97,18 @@ def make_figures(root: str | Path = ".", *, runs_dir: str | Path = "runs",
     named configs its figures draw; ``label`` (``QNN_LABEL``) makes it draw that one instead,
     e.g. ``"smoke"`` to check the whole chain on quick runs.
 
+    Args:
+        manifests: manifest files; ``None``: every installed one (:func:`installed_manifests`).
+
     Returns:
         figure id -> the files it wrote.
 
     Raises:
         ValueError: an unknown figure id; RuntimeError: a notebook failed or wrote nothing.
     """
-    root, out = Path(root), Path(out_dir)
-    specs = read_manifest(root)
+    out = Path(out_dir)
+    specs = [spec for manifest in (installed_manifests() if manifests is None else manifests)
+             for spec in read_manifest(manifest)]
     if only:
         unknown = sorted(set(only) - {s.id for s in specs})
         if unknown:
@@ -93,7 +119,7 @@ def make_figures(root: str | Path = ".", *, runs_dir: str | Path = "runs",
     made = {}
     for spec in specs:
         if spec.notebook not in done:
-            _execute(root / spec.notebook, Path(runs_dir), out, label, timeout)
+            _execute(Path(spec.notebook), Path(runs_dir), out, label, timeout)
             done.add(spec.notebook)
         files = [out / name for name in spec.outputs]
         missing = [str(f) for f in files if not f.is_file()]

@@ -6,7 +6,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -14,7 +13,6 @@ from qnn.cli import main
 from qnn.runs import Checkpoint, find_runs
 from qnn.store import RunStore
 
-ROOT = Path(__file__).resolve().parents[2]
 QNN = [sys.executable, "-m", "qnn.cli"]
 SMOKE_BBS_UPDATES = 2 * 3 * 3 * 10  # instances x problems x BBS variants x updates
 
@@ -53,7 +51,7 @@ def test_smoke_run_folder_holds_records_metrics_and_every_histogram(smoke_run):
 
 def test_figures_regenerate_from_the_smoke_run(smoke_run, tmp_path):
     out = tmp_path / "figures"
-    assert main(["figures", "--root", str(ROOT), "--runs-dir", str(smoke_run), "--out",
+    assert main(["figures", "--runs-dir", str(smoke_run), "--out",
                  str(out), "--label", "smoke", "--only", "bbs_success_vs_size",
                  "bbs_training_curves", "bbs_ablations"]) == 0
     assert sorted(p.name for p in out.iterdir()) == [

@@ -1,7 +1,6 @@
 """The distributed-QNN experiment as a user runs it: qnn run dqnn with smoke, then qnn export."""
 
 import json
-from pathlib import Path
 
 import pytest
 import torch
@@ -28,9 +27,8 @@ def test_smoke_run_learns_and_records(smoke_run):
 
 
 def test_dqnn_figures_regenerate_from_the_smoke_run(smoke_run, tmp_path):
-    root = Path(__file__).resolve().parents[2]
     out = tmp_path / "figures"
-    assert main(["figures", "--root", str(root), "--runs-dir", str(smoke_run.parents[1]),
+    assert main(["figures", "--runs-dir", str(smoke_run.parents[1]),
                  "--out", str(out), "--label", "smoke", "--only", "dqnn_chi_sweep",
                  "dqnn_training_curves", "dqnn_noise"]) == 0
     assert sorted(p.name for p in out.iterdir()) == [

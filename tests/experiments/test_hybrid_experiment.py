@@ -1,7 +1,6 @@
 """The hybrid-QNN experiment as a user runs it: qnn run hybrid with smoke, then its figures."""
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -38,9 +37,8 @@ def test_smoke_run_trains_every_model_and_records(smoke_run):
 
 
 def test_hybrid_figures_regenerate_from_the_smoke_run(smoke_run, tmp_path):
-    root = Path(__file__).resolve().parents[2]
     out = tmp_path / "figures"
-    assert main(["figures", "--root", str(root), "--runs-dir", str(smoke_run.parents[1]),
+    assert main(["figures", "--runs-dir", str(smoke_run.parents[1]),
                  "--out", str(out), "--label", "smoke", "--only", "hybrid_curves",
                  "hybrid_shots"]) == 0
     assert sorted(p.name for p in out.iterdir()) == [

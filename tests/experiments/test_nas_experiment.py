@@ -1,7 +1,6 @@
 """The NAS experiment as a user runs it: qnn run nas with smoke, resume, qnn figures, hardware."""
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -43,9 +42,8 @@ def test_smoke_run_spends_equal_budgets_and_trains_nothing_twice(smoke_run):
 
 
 def test_nas_figure_regenerates_from_the_smoke_run(smoke_run, tmp_path):
-    root = Path(__file__).resolve().parents[2]
     out = tmp_path / "figures"
-    assert main(["figures", "--root", str(root), "--runs-dir", str(smoke_run.parents[1]),
+    assert main(["figures", "--runs-dir", str(smoke_run.parents[1]),
                  "--out", str(out), "--label", "smoke", "--only", "nas_search_curves"]) == 0
     assert sorted(p.name for p in out.iterdir()) == ["nas_search_curves.png", "nas_table.csv"]
     table = (out / "nas_table.csv").read_text().splitlines()

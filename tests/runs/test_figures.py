@@ -33,9 +33,8 @@ MANIFEST = textwrap.dedent('''
 @pytest.fixture
 def repo(tmp_path):
     (tmp_path / "analysis").mkdir()
-    (tmp_path / "paper").mkdir()
     (tmp_path / "analysis" / "line.py").write_text(NOTEBOOK)
-    (tmp_path / "paper" / "figures.toml").write_text(MANIFEST)
+    (tmp_path / "figures.toml").write_text(MANIFEST)
     return tmp_path
 
 
@@ -45,18 +44,19 @@ def digest(path):
 
 def test_figures_are_made_and_reruns_are_identical(repo):
     out = repo / "figs"
-    made = make_figures(repo, out_dir=out)
+    made = make_figures([repo / "figures.toml"], out_dir=out)
     first = digest(made["line"][0])
-    assert digest(make_figures(repo, out_dir=out)["line"][0]) == first
-    assert digest(make_figures(repo, out_dir=out, label="flat")["line"][0]) != first
+    assert digest(make_figures([repo / "figures.toml"], out_dir=out)["line"][0]) == first
+    flat = make_figures([repo / "figures.toml"], out_dir=out, label="flat")
+    assert digest(flat["line"][0]) != first
 
 
 def test_manifest_and_failures_are_reported(repo):
     with pytest.raises(ValueError, match=r"unknown figure id\(s\) \['nope'\]"):
-        make_figures(repo, out_dir=repo / "figs", only=["nope"])
+        make_figures([repo / "figures.toml"], out_dir=repo / "figs", only=["nope"])
     (repo / "analysis" / "line.py").write_text("raise SystemExit('no runs found')\n")
     with pytest.raises(RuntimeError, match="no runs found"):
-        make_figures(repo, out_dir=repo / "figs2")
-    (repo / "paper" / "figures.toml").write_text(MANIFEST.replace('title = "A line"\n', ""))
+        make_figures([repo / "figures.toml"], out_dir=repo / "figs2")
+    (repo / "figures.toml").write_text(MANIFEST.replace('title = "A line"\n', ""))
     with pytest.raises(ValueError, match=r"figure\[0\] missing \['title'\]"):
-        read_manifest(repo)
+        read_manifest(repo / "figures.toml")

@@ -10,7 +10,7 @@
 # %% [markdown]
 # # Hybrid QNN: photonic layers inside classical networks
 #
-# Data (see `paper/figures.toml`): `qnn run hybrid with circle`, `... with digits` (hybrid vs
+# Data (see the figure manifest): `qnn run hybrid with circle`, `... with digits` (hybrid vs
 # classical twin with the same trainable-parameter count, 5 seeds) and `... with shots_sweep`
 # (accuracy vs shots per circuit evaluation, trained on samples with the shift rule).
 

@@ -11,7 +11,7 @@
 # # BBS ablations: is the trained interferometer, and are boson samples, needed?
 #
 # Data: `qnn run bbs with ablation_frozen` and `qnn run bbs with ablation_random_clicks`
-# (`paper/figures.toml`). `bbs_frozen` never updates the angles; `bbs_random_clicks` replaces
+# (the figure manifest). `bbs_frozen` never updates the angles; `bbs_random_clicks` replaces
 # the boson samples by independent clicks with the circuit's per-mode click rates, the
 # control that separates "quantum" from "any click distribution".
 

@@ -10,7 +10,7 @@
 # %% [markdown]
 # # Distributed QNN (Quantum-Train): accuracy and trained parameters vs bond dimension
 #
-# Data (see `paper/figures.toml`): `qnn run dqnn with paper_chi_sweep` (every completed run of
+# Data (see the figure manifest): `qnn run dqnn with paper_chi_sweep` (every completed run of
 # it, so a sweep may be split over runs) and, when present, `qnn run dqnn with baselines`.
 
 # %%

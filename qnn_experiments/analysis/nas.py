@@ -10,7 +10,7 @@
 # %% [markdown]
 # # Quantum-guided architecture search: photonic proposals vs baselines at equal budgets
 #
-# Data: `qnn run nas with digits` (`paper/figures.toml`). Every method trains the same number
+# Data: `qnn run nas with digits` (the figure manifest). Every method trains the same number
 # of distinct architectures (the x axis); `photonic` proposes from the BBS sampler (boson
 # click samples XOR trainable flips), `bernoulli` from the same loop with independent clicks
 # at the sampler's per-mode rates, `evolution` is a (μ + λ) EA, `random` uniform bitstrings.

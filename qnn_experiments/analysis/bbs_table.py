@@ -10,7 +10,7 @@
 # %% [markdown]
 # # Bosonic Binary Solver: instances solved, relative error, training curves
 #
-# Data: `qnn run bbs with paper_table` (see `paper/figures.toml`); this notebook draws the
+# Data: `qnn run bbs with paper_table` (see the figure manifest); this notebook draws the
 # newest completed run of that named config under `runs/`. It only reads and plots: the
 # grouping lives in `qnn.runs.tables`, where it is tested.
 
