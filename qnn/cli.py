@@ -416,6 +416,130 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_runs(sub: argparse._SubParsersAction) -> None:
+    runs = sub.add_parser(
+        "runs", help="list, inspect, compare and clean stored runs",
+        description="The run catalogue (qnn.runs.catalog.catalog in Python, as a DataFrame).")
+    runs.add_argument("--runs-dir", default="runs")
+    actions = runs.add_subparsers(dest="action", required=True)
+    ls = actions.add_parser("ls", help="one line per run: status, configs, seed, headline")
+    ls.add_argument("--family", default=None)
+    ls.add_argument("--status", default=None, help="COMPLETED, FAILED, INTERRUPTED, RUNNING")
+    show = actions.add_parser("show", help="a run's config against its named configs, its "
+                                           "results summary and its files")
+    show.add_argument("run", help="a run folder, or FAMILY/ID under --runs-dir")
+    compare = actions.add_parser("compare", help="config differences and summaries side by side")
+    compare.add_argument("run", nargs="+", help="run folders, or FAMILY/ID under --runs-dir")
+    clean = actions.add_parser("clean", help="delete FAILED and INTERRUPTED runs")
+    clean.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    runs.set_defaults(func=_runs)
+
+
+def _runs(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from .runs import catalog as runs_catalog
+
+    pd.set_option("display.width", 200)
+    pd.set_option("display.max_colwidth", 60)
+    if args.action == "ls":
+        table = runs_catalog.catalog(args.runs_dir)
+        if args.family:
+            table = table[table["family"] == args.family]
+        if args.status:
+            table = table[table["status"] == args.status.upper()]
+        shown = table[runs_catalog.COLUMNS[:-1]].copy()
+        shown["started"] = shown["started"].map(lambda t: f"{t:%Y-%m-%d %H:%M}" if t else "-")
+        shown["seconds"] = shown["seconds"].map(lambda x: "-" if pd.isna(x) else f"{x:.0f}")
+        print(shown.to_string(index=False) if len(shown) else f"no runs under {args.runs_dir}")
+        return 0
+    if args.action == "clean":
+        return _clean_runs(runs_catalog.catalog(args.runs_dir), args.yes)
+    folders = [_run_folder(r, args.runs_dir) for r in
+               (args.run if isinstance(args.run, list) else [args.run])]
+    print(_show_run(folders[0]) if args.action == "show" else _compare_runs(folders))
+    return 0
+
+
+def _run_folder(text: str, runs_dir: str):
+    from pathlib import Path
+
+    for folder in (Path(text), Path(runs_dir) / text):
+        if (folder / "config.json").is_file():
+            return folder
+    raise ValueError(f"{text}: not a run folder (tried {text} and {Path(runs_dir) / text})")
+
+
+def _show_run(folder) -> str:
+    from sacred.initialize import create_run
+
+    from .runs.catalog import config_differences, describe_run, task_table
+    from .runs.families import load_family
+    from .runs.launch import read_run_config
+
+    row = describe_run(folder)
+    named = [] if row["named_configs"] == "-" else row["named_configs"].split()
+    ex = load_family(row["family"]).ex
+    reference = create_run(ex, ex.default_command, {}, named_configs=named, force=True).config
+    run_config = {k: v for k, v in read_run_config(folder).items() if k != "seed"}
+    diff = config_differences({"named configs": {k: v for k, v in reference.items()
+                                                 if k != "seed"}, "this run": run_config})
+    lines = [f"{row['family']} run {row['id']} ({folder}): {row['status']}, seed {row['seed']}",
+             f"named configs: {row['named_configs']}; headline: {row['headline']}", "",
+             "config differing from its named configs:",
+             diff.to_string() if len(diff) else "  (none)", ""]
+    try:
+        lines += ["results summary:", task_table(folder, "summary").to_string(index=False)]
+    except ValueError as err:
+        lines += [f"results: {err}"]
+    files = sorted(p for p in folder.iterdir() if p.is_file())
+    lines += ["", "files:", *(f"  {p.name:<32}{p.stat().st_size:>12,} bytes" for p in files)]
+    return "\n".join(lines)
+
+
+def _compare_runs(folders) -> str:
+    import pandas as pd
+
+    from .runs.catalog import config_differences, describe_run, task_table
+    from .runs.launch import read_run_config
+
+    names = [f"{describe_run(f)['family']}/{f.name}" for f in folders]
+    diff = config_differences({n: read_run_config(f) for n, f in zip(names, folders,
+                                                                     strict=True)})
+    summaries = []
+    for name, folder in zip(names, folders, strict=True):
+        try:
+            summaries.append(task_table(folder, "summary").assign(run=name))
+        except ValueError:
+            continue
+    lines = ["config differences:", diff.to_string() if len(diff) else "  (none)", ""]
+    if summaries:
+        table = pd.concat(summaries, ignore_index=True)
+        keys = [c for c in table.columns if not c.endswith(("_mean", "_std")) and c != "run"]
+        means = [c for c in table.columns if c.endswith("_mean")]
+        wide = table.pivot_table(index=keys, columns="run", values=means, dropna=False)
+        lines += ["summaries (means; n is each run's count per group):", wide.to_string()]
+    return "\n".join(lines)
+
+
+def _clean_runs(table, yes: bool) -> int:
+    import shutil
+
+    doomed = table[table["status"].isin(["FAILED", "INTERRUPTED"])]
+    if doomed.empty:
+        print("nothing to clean: no FAILED or INTERRUPTED runs")
+        return 0
+    print(doomed[["family", "id", "status", "named_configs", "path"]].to_string(index=False))
+    if not yes and input(f"delete these {len(doomed)} run folders? [y/N] ").strip().lower() \
+            not in ("y", "yes"):
+        print("nothing deleted")
+        return 1
+    for path in doomed["path"]:
+        shutil.rmtree(path)
+    print(f"deleted {len(doomed)} run folders")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qnn", description=__doc__)
     parser.add_argument("--debug", action="store_true",
@@ -428,6 +552,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_collect(sub)
     _add_figures(sub)
     _add_export(sub)
+    _add_runs(sub)
     return parser
 
 
@@ -437,6 +562,9 @@ USER_ERRORS = (QnnError, ValueError, TypeError, KeyError, OSError, RuntimeError)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    import warnings
+
+    warnings.filterwarnings("ignore", message="pkg_resources is deprecated")  # sacred 0.8
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     debug = args.debug or "--debug" in extra  # Sacred's own --debug counts too

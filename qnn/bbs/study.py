@@ -183,6 +183,7 @@ class BBSStudy:
     spec_type = StudySpec
     summary_by = ("problem", "size", "method")
     summary_metrics = ("success", "rel_error", "evaluations")
+    headline = ("success", {"method": "bbs"})
 
     def tasks(self, spec: StudySpec) -> list[Task]:
         return spec.tasks()

@@ -235,6 +235,7 @@ class HybridStudy:
     spec_type = HybridSpec
     summary_by = ("model", "shots")
     summary_metrics = ("test_accuracy", "n_trainable", "seconds")
+    headline = ("test_accuracy", {"model": "hybrid"})
 
     def tasks(self, spec: HybridSpec) -> list[HybridTask]:
         return [HybridTask(*task) for task in spec.tasks()]

@@ -96,6 +96,7 @@ class NASStudy:
     summary_by = ("dataset", "method")
     summary_metrics = ("best_val", "best_test", "ensemble_val", "ensemble_test", "evaluations",
                        "seconds")
+    headline = ("ensemble_test", {"method": "photonic"})
 
     def tasks(self, spec: NASSpec) -> list[NASTask]:
         return [NASTask(seed, method) for seed, method in spec.tasks()]

@@ -137,6 +137,7 @@ class DQNNStudy:
     spec_type = DQNNSpec
     summary_by = ("method", "noise_level", "bond_dim")
     summary_metrics = ("test_accuracy", "n_total")
+    headline = ("test_accuracy", {"method": "quantum_train"})
 
     def tasks(self, spec: DQNNSpec) -> list[DQNNTask]:
         if spec.baselines:

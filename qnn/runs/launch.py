@@ -16,7 +16,7 @@ import json
 import signal
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ from .config_data import (
     read_config_file,
     read_json_data,
 )
-from .folder import CONFIG_FILE, settle_status
+from .folder import CONFIG_FILE, RUN_FILE, settle_status
 from .study import RUN_KEYS, Study
 
 with warnings.catch_warnings():  # sacred 0.8 imports the deprecated pkg_resources
@@ -53,18 +53,24 @@ class Invocation:
     config_updates: dict[str, Any] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
     help: bool = False
+    meta: dict[str, Any] = field(default_factory=dict)  # run.json "meta" entries to record
 
     def resuming(self, folder: str | Path) -> Invocation:
         """This invocation continuing the run in ``folder``: its recorded config, then these
-        updates, then ``store.resume_from`` pointing at it."""
+        updates, then ``store.resume_from`` pointing at it. run.json records the earlier
+        run's named configs and updates (and these), not the whole config as an update."""
         status = settle_status(Path(folder))
         if status == "RUNNING":
             raise ConfigError(f"--resume {folder}: that run is still running (its process "
                               "is alive); stop it first")
         previous = read_run_config(folder)
-        updates = nested_update(nested_update(previous, self.config_updates),
-                                {"store": {"resume_from": str(folder)}})
-        return Invocation(self.command, self.named_configs, updates, self.options, self.help)
+        resume = {"store": {"resume_from": str(folder)}}
+        updates = nested_update(nested_update(previous, self.config_updates), resume)
+        meta = read_run_meta(folder)
+        recorded = {"named_configs": meta.get("named_configs", []),
+                    "config_updates": nested_update(nested_update(
+                        meta.get("config_updates") or {}, self.config_updates), resume)}
+        return replace(self, config_updates=updates, meta=recorded)
 
 
 def read_run_config(folder: str | Path) -> dict[str, Any]:
@@ -76,6 +82,16 @@ def read_run_config(folder: str | Path) -> dict[str, Any]:
     if not isinstance(config, dict):
         raise ConfigError(f"{file}: holds a {type(config).__name__}, expected a mapping")
     return config
+
+
+def read_run_meta(folder: str | Path) -> dict[str, Any]:
+    """Sacred's ``meta`` of a run (command, named configs, updates), ``{}`` if unreadable."""
+    try:
+        run = read_json_data(Path(folder) / RUN_FILE)
+    except (OSError, ConfigError):
+        return {}
+    meta = run.get("meta") if isinstance(run, dict) else None
+    return meta if isinstance(meta, dict) else {}
 
 
 def parse_words(ex: Experiment, words: Sequence[str]) -> Invocation:
@@ -135,7 +151,7 @@ def launch(ex: Experiment, invocation: Invocation, *, runs_dir: str | Path | Non
     # --force: Sacred would refuse keys that no captured function takes as an argument,
     # which includes every key of a spec section (bbs.lr); from_dict refuses unknown keys.
     run = ex._create_run(invocation.command, invocation.config_updates,
-                         invocation.named_configs, info={}, meta_info={},
+                         invocation.named_configs, info={}, meta_info=invocation.meta,
                          options={**invocation.options, "--force": True})
     if invocation.command in (None, ex.default_command):  # print_config etc.: no folder
         if study is not None:

@@ -43,13 +43,15 @@ class Study(Protocol[S]):
         spec_type: the frozen dataclass its config section becomes.
         summary_by: result-row keys that group the summary table.
         summary_metrics: numeric row keys summarised as mean, sample std and n.
-        uses_backend: whether a run needs the photonic backend at all for this spec.
+        headline: the metric the run catalogue shows, and the rows it is averaged over
+            (``("success", {"method": "bbs"})``; all rows when none matches).
     """
 
     family: str
     spec_type: type[S]
     summary_by: tuple[str, ...]
     summary_metrics: tuple[str, ...]
+    headline: tuple[str, dict[str, Any]]
 
     def tasks(self, spec: S) -> Sequence[Task]: ...
 
