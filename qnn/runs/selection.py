@@ -1,0 +1,129 @@
+"""Which stored runs a figure may draw under a name: exactly those whose config is that name's.
+
+A figure asks for a family and named configs (plus, where a panel needs it, config updates).
+That request resolves — through the family's Sacred experiment — to a full config; a stored
+run is drawn under the request's name only if its recorded config equals it, up to the seed
+and the settings that do not change results (where files go, QPU URLs, retries, time-outs,
+the torch device). Several matching runs are pooled only as distinct seeds (the newest run
+of each seed); anything else is never shown under that name. ``runs=`` pins a figure to
+explicit run folders instead, each labelled by its own named configs and overrides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..errors import ConfigError
+from .catalog import describe_run, flatten, run_folders
+from .config_data import read_json_data
+from .folder import CONFIG_FILE, RESULTS_FILE
+
+# Keys that say where or how a run ran, not what it computed.
+RUN_TIME_KEYS = ("seed", "store.output_dir", "store.resume_from", "photonics.urls",
+                 "photonics.retries", "photonics.timeout", "photonics.device")
+
+
+class NoMatchingRuns(ConfigError):
+    """No stored run has the requested config; the message names the command that makes one."""
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The runs a figure draws under one name, and that name.
+
+    Attributes:
+        family: the experiment family.
+        name: what legends and captions call it (the named configs and updates asked for,
+            or, for pinned runs, their own).
+        folders: the run folders, one per seed, oldest first.
+        seeds: their config seeds.
+    """
+
+    family: str
+    name: str
+    folders: tuple[Path, ...]
+    seeds: tuple[int, ...]
+
+    @property
+    def label(self) -> str:
+        """``"paper_table (run 3, seed 1)"`` or ``"smoke (runs 1, 4; seeds 0, 1)"``."""
+        ids = ", ".join(f.name for f in self.folders)
+        seeds = ", ".join(str(s) for s in self.seeds)
+        plural = "s" if len(self.folders) > 1 else ""
+        return f"{self.name} (run{plural} {ids}; seed{plural} {seeds})"
+
+    def rows(self, table: str = "tasks") -> list[dict[str, Any]]:
+        """The rows of ``table`` of every selected run, each with its ``run`` folder name."""
+        out = []
+        for folder in self.folders:
+            results = read_json_data(folder / RESULTS_FILE)
+            if table not in results:
+                raise ConfigError(f"{folder}: no {table!r} table in {RESULTS_FILE}")
+            out += [{**row, "run": folder.name} for row in results[table]]
+        return out
+
+    def frame(self, table: str = "tasks") -> pd.DataFrame:
+        return pd.DataFrame(self.rows(table))
+
+
+def resolved_config(family: str, named_configs: Sequence[str] = (),
+                    updates: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The full config ``qnn run <family> with <named_configs> <updates>`` would run."""
+    from .families import load_family
+
+    ex = load_family(family).ex  # imports Sacred quietly (it warns about pkg_resources)
+    from sacred.initialize import create_run
+
+    return dict(create_run(ex, ex.default_command, dict(updates or {}),
+                           named_configs=list(named_configs), force=True).config)
+
+
+def select_runs(runs_dir: str | Path, family: str, named_configs: Sequence[str] = (),
+                updates: Mapping[str, Any] | None = None) -> Selection:
+    """The completed runs whose config is exactly that of ``named_configs`` + ``updates``.
+
+    Raises:
+        NoMatchingRuns: none; the message gives the command that produces one.
+    """
+    wanted = _comparable(resolved_config(family, named_configs, updates))
+    newest: dict[int, Path] = {}
+    for folder in run_folders(runs_dir):
+        row = describe_run(folder)
+        if row["family"] != family or row["status"] != "COMPLETED":
+            continue
+        if _comparable(read_json_data(folder / CONFIG_FILE)) == wanted:
+            newest[row["seed"]] = folder  # folders come oldest first: the newest wins
+    name = " ".join([*named_configs, *(f"{k}={v!r}" for k, v in flatten(dict(updates or {}))
+                                       .items())]) or "default"
+    if not newest:
+        raise NoMatchingRuns(f"no completed {family} run under {runs_dir} has the config of "
+                             f"'{name}'; make one with: qnn run {family} with {name}")
+    seeds = sorted(newest, key=lambda s: _order(newest[s]))
+    return Selection(family, name, tuple(newest[s] for s in seeds), tuple(seeds))
+
+
+def pinned_runs(folders: Sequence[str | Path], family: str) -> Selection:
+    """Explicit runs of ``family`` (``qnn figures --runs``), named by their own configs."""
+    rows = [describe_run(Path(f)) for f in folders]
+    rows = [r for r in rows if r["family"] == family]
+    if not rows:
+        raise NoMatchingRuns(f"none of the pinned runs {list(map(str, folders))} is a "
+                             f"{family} run")
+    names = sorted({" ".join(filter(None, (r["named_configs"], r["overrides"]))) for r in rows})
+    return Selection(family, " + ".join(names), tuple(Path(r["path"]) for r in rows),
+                     tuple(r["seed"] for r in rows))
+
+
+def _comparable(config: Mapping[str, Any]) -> dict[str, Any]:
+    flat = flatten(dict(config))
+    return {k: v for k, v in flat.items()
+            if not any(k == key or k.startswith(key + ".") for key in RUN_TIME_KEYS)}
+
+
+def _order(folder: Path) -> tuple[int, str]:
+    return (int(folder.name), "") if folder.name.isdigit() else (1 << 62, folder.name)
