@@ -12,6 +12,7 @@ import torch
 from scipy.optimize import minimize
 from torch import Tensor
 from torch.nn.functional import cross_entropy
+from tqdm.auto import tqdm
 
 from ..photonics.backends.base import Backend, ProbabilityBackend
 from ..runs.checkpoint import atomic_torch_save, torch_load
@@ -227,19 +228,25 @@ class Trainer:
 
     # ----------------------------------------------------------------- whole runs
     def fit(self, *, seed: int, checkpoint: Path | None = None,
-            on_round: Callable[[dict[str, float]], None] | None = None) -> list[dict]:
+            on_round: Callable[[dict[str, float]], None] | None = None,
+            progress: bool = True) -> list[dict]:
         """Train until ``config.rounds``, resuming from ``checkpoint`` if it exists there."""
         self.rng = np.random.default_rng(seed)
         if checkpoint is not None and Path(checkpoint).is_file():
             self.load_state(torch_load(checkpoint))
         elif self.config.random_distribution == "once":
             self._fixed_random = self._random_vectors()
+        bar = tqdm(total=self.config.rounds, initial=self.round, desc="rounds", unit="round",
+                   leave=False, disable=not progress)
         while self.round < self.config.rounds:
             metrics = self.train_round()
             if checkpoint is not None:
                 atomic_torch_save(self.state(), checkpoint)
             if on_round is not None:
                 on_round(metrics)
+            bar.set_postfix(test_accuracy=f"{metrics['test_accuracy']:.3f}")
+            bar.update()
+        bar.close()
         return self.history
 
     def state(self) -> dict:

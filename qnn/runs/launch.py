@@ -224,11 +224,18 @@ def format_summary(summary: Sequence[Mapping[str, Any]], by: Sequence[str],
     """The closing table: one line per group, each metric as mean ± sample std, and n."""
     import pandas as pd
 
-    table = pd.DataFrame([{**{k: row[k] for k in by}, "n": row["n"],
+    table = pd.DataFrame([{**{k: _key(row[k]) for k in by}, "n": row["n"],
                            **{m: _mean_std(row[f"{m}_mean"], row[f"{m}_std"])
                               for m in metrics}} for row in summary])
     body = table.to_string(index=False) if len(table) else "(no tasks)"
     return f"{body}\n(mean ± sample std over n tasks)\nrun folder: {folder}"
+
+
+def _key(value: Any) -> Any:
+    """Group keys as written: ``-`` for none, ``200`` for a count pandas made ``200.0``."""
+    if value is None or value != value:
+        return "-"
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 def _mean_std(mean: float, std: float) -> str:
