@@ -15,9 +15,8 @@ from .mapping import (
     joint_distribution,
     n_index_bits,
     scale,
-    weight_features,
 )
-from .mps import MPSMapping, generated_weights
+from .mps import MPSMapping, centred
 from .target import functional_forward, n_weights
 
 
@@ -86,7 +85,8 @@ class QuantumTrain(nn.Module):
             joint = joint_distribution([scale(v, "mean") for v in vectors], self.n_weights)
         else:
             joint = scale(joint_distribution(list(vectors), self.n_weights), "qt")
-        return generated_weights(self.mps, weight_features(joint))
+        # = generated_weights(self.mps, weight_features(joint)), with the bits' work shared
+        return centred(self.mps.forward_indexed(joint))
 
     def logits(self, x: Tensor, weights: Tensor) -> Tensor:
         """The target network with ``weights`` on images ``x``."""

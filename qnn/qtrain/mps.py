@@ -118,6 +118,41 @@ class MPSMapping(nn.Module):
             state = torch.einsum("...l,ldr,...d->...r", state, core, phi[..., i, :])
         return state[..., 0]
 
+    def forward_indexed(self, values: Tensor) -> Tensor:
+        """Outputs for ``[bits of j, values[..., j]]``, ``j = 0..W-1``: ``(*batch, W)`` -> same.
+
+        Equal to ``forward(weight_features(values))`` (bits of ``j`` as ±1, most significant
+        first, then the value; :func:`qnn.qtrain.mapping.weight_features`), but the index
+        bits are shared: weights whose indices agree on their first ``k`` bits share the
+        contraction of the first ``k`` cores, so the left environments are built as a binary
+        tree (``~2^(n_bits+1) χ²`` operations instead of ``W · n_bits · 2χ²``, and computed
+        once for every batch of values). Needs ``n_inputs = n_bits + 1`` with
+        ``n_bits = ceil(log2 W)``.
+        """
+        n_weights = values.shape[-1]
+        n_bits = max(n_weights - 1, 0).bit_length()
+        if n_bits + 1 != self.n_inputs:
+            raise ValueError(f"{n_weights} values need {n_bits} index bits + 1 value = "
+                             f"{n_bits + 1} inputs; this MPS has n_inputs={self.n_inputs}")
+        left = self._index_environments(n_bits, n_weights)  # (W, χ)
+        last = self.cores[-1][..., 0]  # (χ, 2): the output bond has dimension 1
+        values = values.to(last.dtype)
+        return left @ last[:, 0] + values * (left @ last[:, 1])
+
+    def _index_environments(self, n_bits: int, n_rows: int) -> Tensor:
+        """``(n_rows, χ)``: the first ``n_bits`` cores contracted with the bits of 0..n_rows-1.
+
+        Level ``i`` holds one row per distinct ``i``-bit prefix in index order (row ``2r + b``
+        extends prefix ``r`` by bit ``b``), keeping only the prefixes that ``n_rows`` uses.
+        """
+        state = self.cores[0].new_ones(1, 1)
+        for i in range(n_bits):
+            core = self.cores[i]
+            minus, plus = core[:, 0, :] - core[:, 1, :], core[:, 0, :] + core[:, 1, :]
+            state = torch.stack([state @ minus, state @ plus], dim=1).flatten(0, 1)
+            state = state[: -(-n_rows // 2 ** (n_bits - i - 1))]
+        return state
+
     def extra_repr(self) -> str:
         return f"n_inputs={self.n_inputs}, bond_dim={self.bond_dim}"
 
@@ -133,7 +168,12 @@ def generated_weights(mps: MPSMapping, features: Tensor) -> Tensor:
     """Weights from the mapping: ``mps(features)`` centred over the last (weight) dimension.
 
     ``(*batch, W, n_inputs)`` -> ``(*batch, W)``; the mean over the ``W`` weights is
-    subtracted, as in the published code.
+    subtracted, as in the published code. (:meth:`MPSMapping.forward_indexed` then
+    :func:`centred` is the same for index-bit features, faster.)
     """
-    out = mps(features)
-    return out - out.mean(dim=-1, keepdim=True)
+    return centred(mps(features))
+
+
+def centred(outputs: Tensor) -> Tensor:
+    """``outputs`` minus their mean over the last (weight) dimension."""
+    return outputs - outputs.mean(dim=-1, keepdim=True)

@@ -126,3 +126,46 @@ def test_weights_are_deterministic_and_survive_a_state_dict_round_trip():
     assert not torch.equal(first, weights(clone))
     clone.load_state_dict(mps.state_dict())
     assert torch.equal(first, weights(clone))
+
+
+@pytest.mark.parametrize(("n_weights", "bond_dim"), [(1, 2), (2, 3), (5, 4), (1198, 6), (6690, 10)])
+def test_indexed_forward_equals_the_feature_forward_with_gradients(n_weights, bond_dim):
+    from qnn.qtrain.mapping import n_index_bits
+
+    mps = MPSMapping(n_index_bits(n_weights) + 1, bond_dim,
+                     generator=torch.Generator().manual_seed(n_weights))
+    values = torch.rand(2, n_weights, dtype=torch.float64, requires_grad=True)
+    slow = mps(weight_features(values))
+    fast = mps.forward_indexed(values)
+    torch.testing.assert_close(fast, slow, rtol=1e-12, atol=1e-12)
+    grads = [torch.autograd.grad(out.square().sum(), [values, *mps.parameters()])
+             for out in (fast, slow)]
+    for a, b in zip(*grads, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_a_short_training_gives_the_same_weights_on_both_paths(monkeypatch):
+    """Pins the speed-up: Quantum-Train with the shared-prefix MPS trains to the weights and
+    accuracy of the plain per-weight contraction."""
+    from qnn.photonics import get_backend
+    from qnn.qtrain.model import QPUSpec, QuantumTrain
+    from qnn.qtrain.study import load_dataset
+    from qnn.qtrain.target import DigitsCNN
+    from qnn.qtrain.train import TrainConfig, Trainer
+
+    data = load_dataset("digits", 0)
+    config = TrainConfig(rounds=2, mps_epochs=1, batch_size=64, angle_method="autograd")
+    results = []
+    for indexed in (True, False):
+        if not indexed:
+            monkeypatch.setattr(MPSMapping, "forward_indexed",
+                                lambda self, v: self(weight_features(v)))
+        model = QuantumTrain([QPUSpec((1, 0, 1, 0, 1, 0), (1,)), QPUSpec((1, 0, 1, 0, 1), (1,))],
+                             DigitsCNN(), bond_dim=3, outcomes="pnr",
+                             generator=torch.Generator().manual_seed(5))
+        trainer = Trainer(model, get_backend("exact"), config, data)
+        history = trainer.fit(seed=1, progress=False)
+        with torch.no_grad():
+            results.append((model.weights(trainer.vectors()), history[-1]["test_accuracy"]))
+    torch.testing.assert_close(results[0][0], results[1][0], rtol=1e-9, atol=1e-11)
+    assert results[0][1] == results[1][1]
