@@ -65,7 +65,7 @@ def bench_size(n_modes: int, observable: str, shots: int | None, budget: float) 
     x = torch.as_tensor(rng.normal(size=(BATCH, features)), dtype=torch.float32)
     exact = PhotonicLayer(n_modes, None, (1, 2), n_features=features, observable=observable)
     shifted = PhotonicLayer(n_modes, None, (1, 2), n_features=features, observable=observable,
-                            gradient="shift")
+                            gradient="multi_frequency_shift")
     n_out = exact.n_outputs
     peer = MatchedLinear(features, n_out, features * n_out + n_out)
     row = {"modes": n_modes, "photons": exact.n_photons, "outputs": n_out,
@@ -77,7 +77,8 @@ def bench_size(n_modes: int, observable: str, shots: int | None, budget: float) 
            "shift_evals": shifted.evaluations_per_step(BATCH)}
     if shots is not None:
         sampled = PhotonicLayer(n_modes, None, (1, 2), n_features=features,
-                                observable=observable, shots=shots, gradient="shift")
+                                observable=observable, shots=shots,
+                                gradient="multi_frequency_shift")
         row["sampled"] = median_time(forward_backward(sampled, x), budget=0, min_repeats=1)
     return row
 

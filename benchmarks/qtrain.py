@@ -73,10 +73,10 @@ class Method:
         return f"{self.angle_method} ({'exact' if self.shots is None else f'{self.shots} shots'})"
 
 
-REQUIRED = (Method("autograd", None), Method("cobyla", None), Method("shift", SHOTS),
+REQUIRED = (Method("autograd", None), Method("cobyla", None), Method("central_difference", SHOTS),
             Method("spsa", SHOTS))
 EXTRA_QUICK = (Method("spsa", None),)  # for the sampled/exact ratio
-EXTRA_FULL = (Method("spsa", None), Method("shift", None))
+EXTRA_FULL = (Method("spsa", None), Method("central_difference", None))
 
 
 @dataclass(frozen=True)
@@ -589,7 +589,8 @@ def print_breakdown(rows: list[BreakdownRow], results: list[MethodResult]) -> di
 def parse_args(argv: Sequence[str] | None = None) -> tuple[Settings, str | None]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
-                        help="fewer steps, one round per method, no exact-vector shift run")
+                        help="fewer steps, one round per method, no exact-vector "
+                             "central-difference run")
     parser.add_argument("--json", metavar="PATH", help="also write environment and results here")
     parser.add_argument("--threads", type=int, metavar="N",
                         help="torch (and numba) threads (default: as installed)")

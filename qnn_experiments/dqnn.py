@@ -31,7 +31,7 @@ def config():
     # command-line updates only change values and config.json records them all.
     train = {"rounds": 20, "mps_epochs": 2, "batch_size": 64, "lr_mps": 1e-3,
              "angle_method": "autograd", "lr_angles": 0.01, "shots": None,
-             "angle_batch": 1000, "shift": 0.1, "spsa_c": 0.1, "cobyla_maxiter": 20,
+             "angle_batch": 1000, "difference_step": 0.1, "spsa_c": 0.1, "cobyla_maxiter": 20,
              "cobyla_rhobeg": 0.5, "random_distribution": None}
     precision = "float32"  # the CNN's arithmetic (float32 | float64); the MPS is float64
     noise_levels = []  # NoiseModel dicts: one set of tasks per level on the exact backend

@@ -21,7 +21,7 @@ def config():
         "observable": "mean_photons",  # mean_photons | clicks | correlations | probabilities
         "detection": "pnr",  # pnr | threshold
         "phases": False,  # also train a phase shifter after every beam splitter
-        "gradient": None,  # autograd | shift | spsa; None: autograd if exact, else shift
+        "gradient": None,  # autograd | multi_frequency_shift | spsa; None: autograd if exact
         "spsa_step": 0.1,  # SPSA perturbation (radians)
         "spsa_samples": 1,  # SPSA perturbations averaged per example and step
     }

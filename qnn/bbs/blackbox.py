@@ -69,15 +69,15 @@ class BlackBoxSolver:
     Args:
         n_bits: length of a bitstring.
         backend: any :class:`Backend` (or ``QPUPool``).
-        config: hyper-parameters; ``gradient`` must be ``"shift"`` and ``flip_gradient``
+        config: hyper-parameters; ``gradient`` must be ``"two_term_shift"`` and ``flip_gradient``
             ``"sampled"`` (no closed form exists for a black box). ``None``: ``BBSConfig()``.
     """
 
     def __init__(self, n_bits: int, backend: Backend, config: BBSConfig | None = None) -> None:
         self.config = config = BBSConfig() if config is None else config
-        if config.gradient != "shift":
+        if config.gradient != "two_term_shift":
             raise ValueError(f"BBSConfig.gradient={config.gradient!r}: a black-box cost has no "
-                             "exact gradient; use gradient='shift'")
+                             "exact gradient; use gradient='two_term_shift'")
         if config.flip_gradient != "sampled":
             raise ValueError(f"BBSConfig.flip_gradient={config.flip_gradient!r}: a black-box "
                              "cost has no closed form; use flip_gradient='sampled'")

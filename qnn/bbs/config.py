@@ -8,7 +8,7 @@ import operator
 from dataclasses import asdict, dataclass, fields
 
 OPTIMIZERS = ("sgd", "adam")
-GRADIENTS = ("shift", "exact")
+GRADIENTS = ("two_term_shift", "exact")
 FLIP_PARAMS = ("angle", "logit")
 SAMPLERS = ("boson", "random_clicks")
 FLIP_GRADIENTS = ("sampled", "closed_form")
@@ -61,7 +61,7 @@ class BBSConfig:
             the beam-splitter angles and the flip parameters.
         lr_angles: learning rate of the beam-splitter angles.
         lr_flips: learning rate of the flip parameters (see ``flip_param``).
-        gradient: ``"shift"`` — the two-term shift rule on sample estimates (what runs on
+        gradient: ``"two_term_shift"`` — the two-term shift rule on sample estimates (what runs on
             hardware); ``"exact"`` — autograd through the exact click distribution of a
             ``ProbabilityBackend`` (small circuits only; a simulation diagnostic).
         shift: shift ``Δ`` of the two-term rule, radians in ``(0, π/2)``.
@@ -82,7 +82,7 @@ class BBSConfig:
         entropy_penalty: ``λ``; the flip loss is ``E[C] + λ · mean_i H₂(p_i)`` (binary
             entropy in bits, in ``[0, 1]``), which pushes flips towards 0 or 1. ORCA's
             variant uses ``λ = 0.1`` with a one-sided ``−p ln p`` term instead.
-        flip_gradient: how the flip gradient is estimated with ``gradient="shift"``.
+        flip_gradient: how the flip gradient is estimated with ``gradient="two_term_shift"``.
             ``"sampled"`` (the paper's): ``∂E/∂p_i = E[C(x | b_i = 1) − C(x | b_i = 0)]``
             averaged over the update's candidates ``x = y XOR b`` with their sampled flips,
             one extra cost difference per bit and candidate. ``"closed_form"``: autograd
@@ -108,7 +108,7 @@ class BBSConfig:
     optimizer: str = "sgd"
     lr_angles: float = 0.01
     lr_flips: float = 0.05
-    gradient: str = "shift"
+    gradient: str = "two_term_shift"
     shift: float = math.pi / 6
     denominator: float | None = None
     flip_param: str = "angle"

@@ -76,7 +76,7 @@ class BBSSolver:
             raise ValueError(
                 f"BBSConfig.gradient='exact' needs the full distribution of {self.n_modes} modes"
                 f" and {sum(self.input_state)} photons ({size:,} Fock states, above"
-                f" {MAX_EXACT_STATES:,}); lower max_modes or use gradient='shift'"
+                f" {MAX_EXACT_STATES:,}); lower max_modes or use gradient='two_term_shift'"
             )
 
     @property
@@ -115,11 +115,11 @@ class BBSSolver:
         else:
             labels, hists = self.sampler.sample(state.bs_angles, rng)
         clicks, records, click_rate = self.sampler.clicks(labels, hists, rng)
-        if cfg.gradient == "shift":
+        if cfg.gradient == "two_term_shift":
             objective, angle_grad, expectations = self._shift_objective(clicks, probs)
         candidates, flips, costs = self._candidates(clicks[0], probs.detach().numpy(), rng)
         flip_objective, flip_evaluations = objective, 0
-        if cfg.gradient == "shift" and cfg.flip_gradient == "sampled":
+        if cfg.gradient == "two_term_shift" and cfg.flip_gradient == "sampled":
             # E[C] is linear in each p_i: its slope is C(b_i = 1) - C(b_i = 0) = ±ΔC(flip i).
             slopes = ((1.0 - 2.0 * flips) * self.qubo.delta_flip(candidates)).mean(axis=0)
             flip_objective = (probs * torch.as_tensor(slopes)).sum()

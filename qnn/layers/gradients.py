@@ -74,7 +74,7 @@ def shift_rule(order: int) -> tuple[np.ndarray, np.ndarray]:
 @dataclass(frozen=True)
 class GradientPlan:
     """What the backward pass estimates: the angle columns whose gradient is needed, the
-    rule (``shift`` or ``spsa``) and its settings.
+    rule (``multi_frequency_shift`` or ``spsa``) and its settings.
 
     Attributes:
         bs_orders: ``(n_bs,)`` trigonometric degree per beam-splitter angle (``2n``).

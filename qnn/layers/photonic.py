@@ -22,7 +22,7 @@ from .observables import (
     reference_patterns,
 )
 
-GRADIENTS = ("autograd", "shift", "spsa")
+GRADIENTS = ("autograd", "multi_frequency_shift", "spsa")
 # Parameter sets per simulator call in the backward pass of the estimators (memory bound).
 _CHUNK = 8192
 
@@ -48,7 +48,7 @@ class PhotonicLayer(nn.Module):
 
     - ``autograd`` (default for exact probabilities, ``shots=None``): backpropagation through
       the exact backend's differentiable probabilities.
-    - ``shift`` (default when sampling): the exact multi-frequency shift rule of
+    - ``multi_frequency_shift`` (default when sampling): the exact multi-frequency shift rule of
       :mod:`qnn.layers.gradients`; angle ``k`` costs ``2·R_k`` evaluations with
       ``R_k = 2·min(n_k, b)`` for a beam splitter reached by ``n_k`` photons and
       ``R_k = min(n_k, b)`` for a phase, ``b = 1`` for ``mean_photons``, ``2`` for
@@ -65,7 +65,8 @@ class PhotonicLayer(nn.Module):
         encoding: ``"direct"``, ``"arctan"``, ``"reupload"``, a dict or an :class:`Encoding`.
         observable: one of the four above.
         backend: a backend instance or a name for :func:`~qnn.photonics.get_backend`.
-        gradient: ``"autograd"``, ``"shift"`` or ``"spsa"``; ``None`` picks as above.
+        gradient: ``"autograd"``, ``"multi_frequency_shift"`` or ``"spsa"``; ``None`` picks
+            as above.
         shots: samples per circuit evaluation; ``None`` uses exact probabilities.
         detection: ``"pnr"`` or ``"threshold"``.
         phases: also train a phase shifter after every beam splitter.
@@ -115,7 +116,7 @@ class PhotonicLayer(nn.Module):
     def _check_gradient(self, gradient: str | None) -> str:
         exact = isinstance(self.backend, ProbabilityBackend)
         if gradient is None:
-            gradient = "autograd" if self.shots is None and exact else "shift"
+            gradient = "autograd" if self.shots is None and exact else "multi_frequency_shift"
         if gradient not in GRADIENTS:
             raise ValueError(f"gradient={gradient!r}; choose from {list(GRADIENTS)}")
         if self.shots is None and not exact:
@@ -124,7 +125,7 @@ class PhotonicLayer(nn.Module):
         if gradient == "autograd" and (self.shots is not None or not exact):
             raise ValueError(f"gradient='autograd' needs exact probabilities (shots=None on a "
                              f"probability backend), got shots={self.shots}, backend "
-                             f"{self.backend.name!r}; use 'shift' or 'spsa'")
+                             f"{self.backend.name!r}; use 'multi_frequency_shift' or 'spsa'")
         return gradient
 
     def _init_parameters(self, n_bs: int, positions: Tensor, phases: bool, seed: int) -> None:

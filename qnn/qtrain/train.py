@@ -1,4 +1,5 @@
-"""Training Quantum-Train: the MPS by Adam; circuit angles by autograd, shift, SPSA or COBYLA."""
+"""Training Quantum-Train: the MPS by Adam; circuit angles by autograd, central differences,
+SPSA or COBYLA."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from ..runs.checkpoint import atomic_torch_save, torch_load
 from .data import batches
 from .model import QuantumTrain
 
-ANGLE_METHODS = ("autograd", "shift", "spsa", "cobyla", "frozen")
+ANGLE_METHODS = ("autograd", "central_difference", "spsa", "cobyla", "frozen")
 RANDOM_DISTRIBUTIONS = (None, "once", "each_step")
 
 
@@ -34,17 +35,19 @@ class TrainConfig:
         batch_size: images per MPS step (published: 128).
         lr_mps: Adam learning rate of the MPS (published: 1e-3).
         angle_method: ``"autograd"`` (exact gradients through the exact backend, Adam with
-            ``lr_angles`` on every batch), ``"shift"`` (central differences ``[L(θ+Δe_j) −
+            ``lr_angles`` on every batch), ``"central_difference"`` (``[L(θ+Δe_j) −
             L(θ−Δe_j)] / 2Δ`` on ``angle_batch`` images: the loss is not a trigonometric
             polynomial of θ, so no exact shift rule exists; ``2·n_angles`` loss evaluations),
             ``"spsa"`` (two evaluations along a random ±1 direction, step ``spsa_c``),
             ``"cobyla"`` (SciPy's COBYLA on the loss of ``angle_batch`` images, as the
             published code; ``cobyla_maxiter`` evaluations) or ``"frozen"``.
-        lr_angles: Adam learning rate of the angles for autograd, shift and SPSA.
+        lr_angles: Adam learning rate of the angles for autograd, central differences and
+            SPSA.
         shots: ``None``: exact probability vectors; else each QPU vector is the frequency
             vector of ``shots`` samples (hardware, or the exact backend sampling).
-        angle_batch: images in the loss that drives shift, SPSA and COBYLA (published: 1000).
-        shift: central-difference step Δ (radians) for ``"shift"``.
+        angle_batch: images in the loss that drives central differences, SPSA and COBYLA
+            (published: 1000).
+        difference_step: step Δ (radians) of ``"central_difference"``.
         spsa_c: perturbation size for ``"spsa"``.
         cobyla_maxiter: loss evaluations COBYLA may spend per round (at least
             ``n_angles + 2``, its own minimum).
@@ -62,7 +65,7 @@ class TrainConfig:
     lr_angles: float = 0.01
     shots: int | None = None
     angle_batch: int = 1000
-    shift: float = 0.1
+    difference_step: float = 0.1
     spsa_c: float = 0.1
     cobyla_maxiter: int = 20
     cobyla_rhobeg: float = 0.5
@@ -73,7 +76,7 @@ class TrainConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"TrainConfig.{name}={value!r} must be a positive integer")
-        for name in ("lr_mps", "lr_angles", "shift", "spsa_c", "cobyla_rhobeg"):
+        for name in ("lr_mps", "lr_angles", "difference_step", "spsa_c", "cobyla_rhobeg"):
             value = getattr(self, name)
             if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
                 raise ValueError(f"TrainConfig.{name}={value!r} must be a positive number")
@@ -172,7 +175,7 @@ class Trainer:
                 if joint:
                     self.angle_optimizer.step()
                 losses.append(float(loss.detach()))
-        if cfg.angle_method in ("shift", "spsa", "cobyla"):
+        if cfg.angle_method in ("central_difference", "spsa", "cobyla"):
             self._update_angles()
         self.round += 1
         metrics = {"round": self.round, "train_loss": float(np.mean(losses)),
@@ -205,7 +208,7 @@ class Trainer:
             self._set_angles(found.x)
             return
         self._set_gradient(_spsa(loss, theta, cfg.spsa_c, self.rng) if cfg.angle_method == "spsa"
-                           else _central_differences(loss, theta, cfg.shift))
+                           else _central_differences(loss, theta, cfg.difference_step))
         self.angle_optimizer.step()
 
     def _set_angles(self, flat: np.ndarray) -> None:

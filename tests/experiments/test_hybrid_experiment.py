@@ -23,7 +23,7 @@ def test_smoke_run_trains_every_model_and_records(smoke_run):
                                          "classical-exact-seed0", "linear-exact-seed0"]
     hybrid, sampled, classical, linear = rows
     assert hybrid["n_trainable"] == classical["n_trainable"] < linear["n_trainable"]
-    assert hybrid["gradient"] == "autograd" and sampled["gradient"] == "shift"
+    assert hybrid["gradient"] == "autograd" and sampled["gradient"] == "multi_frequency_shift"
     for row in (hybrid, sampled):
         assert row["curve_train_loss"][-1] < row["curve_train_loss"][0]
         assert row["test_accuracy"] > 0.7  # balanced classes: chance is about 0.5

@@ -46,7 +46,7 @@ def twin(gradient, observable="mean_photons", **options):
 @pytest.mark.parametrize("observable", ["mean_photons", "correlations", "probabilities"])
 def test_shift_rule_on_exact_probabilities_equals_autograd(observable):
     x = features(4, 3)
-    exact, shifted = twin("autograd", observable), twin("shift", observable)
+    exact, shifted = twin("autograd", observable), twin("multi_frequency_shift", observable)
     weights = features(4, exact.n_outputs, seed=1)
     for a, b in zip(gradients(exact, x, weights), gradients(shifted, x, weights), strict=True):
         torch.testing.assert_close(b, a, rtol=0, atol=1e-8)
@@ -81,7 +81,7 @@ def test_angle_orders_follow_photons_and_observable_body():
 def test_sampled_shift_rule_agrees_with_autograd_within_shot_noise():
     shots = 20000
     exact = twin("autograd")
-    sampled = twin("shift", shots=shots)
+    sampled = twin("multi_frequency_shift", shots=shots)
     x = features(1, 3, seed=3)
     weights = features(1, 5, seed=4)
     exact_grads = gradients(exact, x, weights)
@@ -112,12 +112,12 @@ def test_sampled_shift_rule_agrees_with_autograd_within_shot_noise():
 
 
 def test_a_step_costs_the_documented_number_of_evaluations():
-    layer = twin("shift", shots=50)
+    layer = twin("multi_frequency_shift", shots=50)
     x = features(6, 3).requires_grad_()
     layer(x).sum().backward()
     # <n_i> is one-body: R = 2 for each of 7 splitters, R = 1 for each of 7 phases.
     assert layer.evaluations == layer.evaluations_per_step(6) == 6 * (1 + 28 + 14)
-    full = twin("shift", "probabilities", shots=50)
+    full = twin("multi_frequency_shift", "probabilities", shots=50)
     # Full distribution: R = 2·photons (2,4,4,6,4,6,6) and R = photons for the phases.
     assert full.evaluations_per_step(6) == 6 * (1 + 64 + 32)
     spsa = twin("spsa", shots=50, spsa_samples=2)
@@ -126,7 +126,7 @@ def test_a_step_costs_the_documented_number_of_evaluations():
 
 
 def test_frozen_columns_cost_nothing():
-    layer = twin("shift", shots=50)
+    layer = twin("multi_frequency_shift", shots=50)
     for p in layer.parameters():
         p.requires_grad_(False)
     x = features(2, 3).requires_grad_()  # only the 3 encoded splitters (R = 2 each)

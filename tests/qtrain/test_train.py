@@ -73,7 +73,8 @@ def test_sampled_gradient_estimates_converge_to_the_exact_ones(data):
     errors = []
     for shots in (None, 1_000, 100_000):
         trainer = Trainer(model, get_backend("exact"),
-                          TrainConfig(angle_method="shift", shots=shots, shift=0.2), data)
+                          TrainConfig(angle_method="central_difference", shots=shots,
+                                      difference_step=0.2), data)
         trainer.rng = np.random.default_rng(0)
         loss = trainer._angle_loss
         grad = np.array([(loss(theta + 0.2 * e, x, y) - loss(theta - 0.2 * e, x, y)) / 0.4
