@@ -382,10 +382,9 @@ def _export(args: argparse.Namespace) -> int:
     import shutil
     from pathlib import Path
 
-    import torch
-
     from .qtrain.study import TARGETS, load_dataset
     from .qtrain.target import accuracy
+    from .runs.checkpoint import torch_load
     from .runs.config_data import read_json_data
     from .runs.index import RESULTS_FILE
     from .runs.launch import read_run_config
@@ -406,8 +405,9 @@ def _export(args: argparse.Namespace) -> int:
         raise ValueError(f"--task {task}: no {source.name} in {folder}; tasks: "
                          f"{[r['task'] for r in rows]}")
     shutil.copyfile(source, args.out)
-    network = TARGETS[config["target"]]().to(args.device)
-    network.load_state_dict(torch.load(args.out, weights_only=True, map_location=args.device))
+    network = TARGETS[config["target"]]()
+    network.load_state_dict(torch_load(args.out))
+    network.to(args.device)
     data = load_dataset(config["dataset"], config["seed"])
     acc = accuracy(network.eval(), data.x_test.float().to(args.device),
                    data.y_test.to(args.device))

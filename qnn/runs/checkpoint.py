@@ -73,6 +73,9 @@ def torch_load(path: str | Path) -> Any:
     import torch
 
     try:
-        return torch.load(path, weights_only=True)
+        return torch.load(path, weights_only=True, map_location="cpu")
     except Exception as err:  # noqa: BLE001 - any unreadable file gets one clear message
-        raise ValueError(f"{path}: not a readable checkpoint: {err}") from err
+        # Not torch's text: it advises retrying with weights_only=False, i.e. running code
+        # from the file. A damaged or foreign file is refused, whatever it holds.
+        raise ValueError(f"{path}: not a readable torch weights file (damaged, truncated or "
+                         f"not written by qnn; {type(err).__name__})") from err

@@ -16,7 +16,8 @@ import socket
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ..errors import ConfigError, StoreError
+from ..errors import ConfigError
+from ..store import verify_store
 
 RUN_FILE = "run.json"
 CONFIG_FILE = "config.json"
@@ -84,7 +85,8 @@ def adopt(previous: Path, folder: Path) -> None:
 
     Raises:
         ConfigError: ``previous`` holds no checkpoint.
-        StoreError: its store is corrupt (the message names the file and the entry).
+        StoreError: its store is corrupt (:func:`qnn.store.verify_store` names the file and
+            the entry).
     """
     checkpoints = sorted(previous.glob("checkpoint*"))
     if not checkpoints:
@@ -96,22 +98,3 @@ def adopt(previous: Path, folder: Path) -> None:
         for source in [*checkpoints, store]:
             if source.is_file():
                 shutil.copy2(source, folder / source.name)
-
-
-def verify_store(path: Path) -> None:
-    """Read every entry of a run's HDF5 file in full; StoreError naming the entry if one fails."""
-    import h5py
-
-    from ..store import RunStore
-
-    def read(name: str, obj: object) -> None:
-        if isinstance(obj, h5py.Dataset):
-            obj[()]
-
-    with RunStore(path, "r") as store:
-        for name in store.names():
-            try:
-                store._file[name].visititems(read)
-                store.get_attrs(name)
-            except (OSError, ValueError, KeyError) as err:
-                raise StoreError(f"{path}: entry {name!r} is unreadable: {err}") from err

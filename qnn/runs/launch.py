@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from ..store import verify_store
 from .config_data import (
     CODE_SUFFIXES,
     DATA_SUFFIXES,
@@ -30,7 +31,7 @@ from .config_data import (
     read_config_file,
     read_json_data,
 )
-from .folder import CONFIG_FILE, RUN_FILE, settle_status
+from .folder import CONFIG_FILE, RUN_FILE, STORE_FILE, settle_status
 from .study import RUN_KEYS, Study
 
 with warnings.catch_warnings():  # sacred 0.8 imports the deprecated pkg_resources
@@ -64,6 +65,9 @@ class Invocation:
             raise ConfigError(f"--resume {folder}: that run is still running (its process "
                               "is alive); stop it first")
         previous = read_run_config(folder)
+        store = Path(folder) / STORE_FILE
+        if store.is_file():  # refuse a corrupt file before any new run folder exists
+            verify_store(store)
         resume = {"store": {"resume_from": str(folder)}}
         updates = nested_update(nested_update(previous, self.config_updates), resume)
         meta = read_run_meta(folder)

@@ -12,6 +12,7 @@ from .hdf5 import (
     write_histograms,
     write_probabilities,
 )
+from .integrity import verify_store
 from .provenance import provenance
 from .run import RUN_SCHEMA, RunStore
 
@@ -28,6 +29,7 @@ __all__ = [
     "read_histogram",
     "read_histograms",
     "read_probabilities",
+    "verify_store",
     "write_histogram",
     "write_histograms",
     "write_probabilities",

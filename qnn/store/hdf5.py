@@ -3,7 +3,7 @@
 Patterns are stored as ``keys``, ``(K,)`` uint64 from :func:`qnn.photonics.fock.pack_patterns`
 with ``bits = bits_per_mode(max count)`` bits per mode (mode 0 most significant), when
 ``n_modes * bits <= 64``; otherwise as ``patterns``, a ``(K, M)`` uint8 matrix (``bits`` 0).
-Every dataset is chunked and compressed with gzip + shuffle.
+Every dataset is chunked, compressed with gzip + shuffle and checksummed (fletcher32).
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ PROBABILITIES_SCHEMA = "qnn.probabilities/1"
 HISTOGRAM_BATCH_SCHEMA = "qnn.histogram_batch/1"
 SCHEMAS = (HISTOGRAM_SCHEMA, PROBABILITIES_SCHEMA, HISTOGRAM_BATCH_SCHEMA)
 
-_DATASET_OPTIONS = {"chunks": True, "compression": "gzip", "shuffle": True}
+# fletcher32: HDF5 checks every chunk on read, so flipped bytes fail loudly
+_DATASET_OPTIONS = {"chunks": True, "compression": "gzip", "shuffle": True, "fletcher32": True}
 _UINT32_MAX = int(np.iinfo(np.uint32).max)
 _HISTOGRAM_ATTRS = frozenset({"schema", "n_modes", "bits", "detection", "shots"})
 _PROBABILITY_ATTRS = frozenset({"schema", "n_modes", "bits", "n_states"})
@@ -54,7 +55,7 @@ def write_histogram(group: h5py.Group, hist: Histogram, /, **attrs: object) -> N
         raise ValueError(f"count {int(hist.counts.max())} exceeds the uint32 maximum "
                          f"{_UINT32_MAX}; split the shots over several histograms")
     bits = _write_patterns(group, hist.patterns)
-    group.create_dataset("counts", data=hist.counts.astype(np.uint32), **_DATASET_OPTIONS)
+    _create(group, "counts", hist.counts.astype(np.uint32))
     update_attrs(group, {"schema": HISTOGRAM_SCHEMA, "n_modes": hist.n_modes, "bits": bits,
                          "detection": hist.detection, "shots": hist.shots, **extra})
 
@@ -97,8 +98,8 @@ def write_histograms(group: h5py.Group, hists: Sequence[Histogram], /, **attrs: 
         raise ValueError(f"count {int(counts.max())} exceeds the uint32 maximum {_UINT32_MAX}")
     offsets = np.concatenate([[0], np.cumsum([len(h.counts) for h in hists])]).astype(np.int64)
     bits = _write_patterns(group, np.vstack([h.patterns for h in hists]))
-    group.create_dataset("counts", data=counts.astype(np.uint32), **_DATASET_OPTIONS)
-    group.create_dataset("offsets", data=offsets)
+    _create(group, "counts", counts.astype(np.uint32))
+    _create(group, "offsets", offsets)
     update_attrs(group, {"schema": HISTOGRAM_BATCH_SCHEMA, "n_modes": widths.pop(),
                          "bits": bits, "detection": detections.pop(),
                          "n_histograms": len(hists), **extra})
@@ -143,7 +144,7 @@ def write_probabilities(group: h5py.Group, patterns: np.ndarray | Tensor,
     patterns = _as_patterns(patterns)
     probs = _as_probs(probs, patterns.shape[0])
     bits = _write_patterns(group, patterns)
-    group.create_dataset("probs", data=probs, **_DATASET_OPTIONS)
+    _create(group, "probs", probs)
     update_attrs(group, {"schema": PROBABILITIES_SCHEMA, "n_modes": patterns.shape[1],
                          "bits": bits, "n_states": patterns.shape[0], **extra})
 
@@ -171,6 +172,12 @@ def read_probabilities(group: h5py.Group) -> tuple[np.ndarray, np.ndarray]:
         return patterns, probs.astype(np.float64, copy=False)
 
 
+def _create(group: h5py.Group, name: str, data: np.ndarray) -> None:
+    """A chunked, compressed, checksummed dataset; an empty one plainly (HDF5 filters need
+    at least one element; the entry's digest still covers its shape)."""
+    group.create_dataset(name, data=data, **(_DATASET_OPTIONS if data.size else {}))
+
+
 def schema_of(group: h5py.Group) -> str | None:
     """The group's schema tag, or ``None`` when it has none."""
     value = group.attrs.get("schema")
@@ -182,9 +189,9 @@ def _write_patterns(group: h5py.Group, patterns: np.ndarray) -> int:
     n_modes = patterns.shape[1]
     bits = bits_per_mode(int(patterns.max(initial=0)))
     if n_modes * bits <= 64:
-        group.create_dataset("keys", data=pack_patterns(patterns, bits), **_DATASET_OPTIONS)
+        _create(group, "keys", pack_patterns(patterns, bits))
         return bits
-    group.create_dataset("patterns", data=patterns.astype(np.uint8), **_DATASET_OPTIONS)
+    _create(group, "patterns", patterns.astype(np.uint8))
     return 0
 
 

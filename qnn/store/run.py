@@ -39,6 +39,7 @@ from .hdf5 import (
     write_histograms,
     write_probabilities,
 )
+from .integrity import DIGEST, add_to_manifest, manifest_names, seal
 from .provenance import PROVENANCE_KEYS, provenance
 
 if TYPE_CHECKING:
@@ -46,7 +47,8 @@ if TYPE_CHECKING:
 
 RUN_SCHEMA = "qnn.run/1"
 TMP_GROUP = ".qnn_tmp"
-_ENTRY_ATTRS = frozenset({"schema", "n_modes", "bits", "detection", "shots", "n_states"})
+_ENTRY_ATTRS = frozenset({"schema", "n_modes", "bits", "detection", "shots", "n_states",
+                          "n_histograms", DIGEST})
 Mode = Literal["r", "a", "w", "x"]
 
 
@@ -55,8 +57,9 @@ class RunStore:
 
     Args:
         path: file path.
-        mode: ``"a"`` read/write, creating the file if absent; ``"r"`` read-only; ``"w"``
-            create, truncating an existing file; ``"x"`` create, failing if it exists.
+        mode: ``"r"`` read-only (the default: reading never modifies a file); ``"a"``
+            read/write, creating the file if absent; ``"w"`` create, truncating an existing
+            file; ``"x"`` create, failing if it exists.
         locking: h5py's ``locking`` (``True``, ``False`` or ``"best-effort"``); ``None``
             keeps HDF5's default, which honours ``HDF5_USE_FILE_LOCKING``. Use ``False`` on
             Lustre/NFS.
@@ -70,12 +73,13 @@ class RunStore:
             run file; the message names the path.
     """
 
-    def __init__(self, path: str | Path, mode: Mode = "a", *,
+    def __init__(self, path: str | Path, mode: Mode = "r", *,
                  locking: bool | str | None = None) -> None:
         if mode not in ("r", "a", "w", "x"):
             raise ValueError(f"mode={mode!r}; choose from ['r', 'a', 'w', 'x']")
         self.path = Path(path)
         self.mode = mode
+        self._listed: set[str] | None = None  # the manifest's names, read at the first put
         self._file, created = _open(self.path, mode, locking)
         try:
             self._prepare(created)
@@ -173,7 +177,9 @@ class RunStore:
         self._check_free(name, overwrite)
         tmp = f"{TMP_GROUP}/{uuid4().hex}"
         try:
-            write(self._file.create_group(tmp))
+            group = self._file.create_group(tmp)
+            write(group)
+            seal(group)
         except BaseException:
             with contextlib.suppress(OSError, KeyError):
                 del self._file[tmp]
@@ -191,6 +197,9 @@ class RunStore:
         self._file.move(tmp, name)
         if old is not None:
             del self._file[old]
+        if self._listed is None:
+            self._listed = manifest_names(self._file)
+        add_to_manifest(self._file, name, self._listed)
         self._file.flush()
 
     def _check_free(self, name: str, overwrite: bool) -> None:
@@ -268,7 +277,7 @@ def _wrap_os_error(path: Path, where: str) -> Iterator[None]:
     """Re-raise h5py's OSError as a StoreError naming the file and group."""
     try:
         yield
-    except OSError as err:
+    except (OSError, RuntimeError) as err:  # h5py: RuntimeError for damaged link tables
         if isinstance(err, FileNotFoundError | PermissionError | FileExistsError):
             raise
         raise StoreError(f"{path}:{where}: not a readable qnn HDF5 file "

@@ -219,3 +219,22 @@ def test_print_config_shows_every_nested_default_without_added_entries():
     assert shown.returncode == 0
     assert all(f"{name} =" in shown.stdout for name in BBSConfig.__dataclass_fields__)
     assert "Added new config entry" not in shown.stderr
+
+
+def test_resume_refuses_a_corrupt_histogram_file_naming_the_entry(tmp_path, capsys):
+    import h5py
+
+    runs = tmp_path / "runs"
+    assert main(["run", "bbs", "--runs-dir", str(runs), "with", "smoke", "instances=1",
+                 "problems=['maxcut']"]) == 0
+    run = runs / "bbs" / "1"
+    with h5py.File(run / "histograms.h5", "a") as f:  # damage one entry's content
+        name = "maxcut/m8/i000/bbs/update0002/draw00000"
+        f[name].attrs["n_histograms"] = 7
+    before = (run / "histograms.h5").read_bytes()
+    capsys.readouterr()
+    assert main(["run", "bbs", "--runs-dir", str(runs), "--resume", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert f"entry '{name}' is corrupt" in err and "Traceback" not in err
+    assert (run / "histograms.h5").read_bytes() == before  # the original is untouched
+    assert sorted(p.name for p in (runs / "bbs").iterdir() if p.name != "_sources") == ["1"]

@@ -161,7 +161,7 @@ def test_circuit_attrs_round_trip(tmp_path, with_ps, batch):
     ps = torch.rand(n_bs, generator=generator, dtype=torch.float64) if with_ps else None
     circuit = TBICircuit((1, 0, 1, 0, 1), (1, 2), bs, ps)
     hist = Histogram.from_dict({(1, 1, 1, 0, 0): 5})
-    with RunStore(tmp_path / "run.h5") as store:
+    with RunStore(tmp_path / "run.h5", "a") as store:
         store.put_histogram("h", hist, **circuit_attrs(circuit), backend="exact")
     with RunStore(tmp_path / "run.h5", "r") as store:
         assert_same_circuit(store.get_circuit("h"), circuit)
@@ -182,7 +182,7 @@ def test_read_circuit_without_circuit_names_the_group(tmp_path):
 def test_attribute_types_round_trip(tmp_path):
     attrs = {"theta": 0.25, "seed": 7, "flag": True, "name": "hom", "grid": [[1, 2], [3, 4]],
              "weights": np.linspace(0, 1, 5), "noise": {"loss": 0.1, "modes": [0, 2]}}
-    with RunStore(tmp_path / "run.h5") as store:
+    with RunStore(tmp_path / "run.h5", "a") as store:
         store.put_histogram("h", Histogram.from_dict({(1, 0): 1}), **attrs)
         back = store.get_attrs("h")
     assert back.keys() == attrs.keys()
@@ -194,7 +194,7 @@ def test_attribute_types_round_trip(tmp_path):
 
 @pytest.mark.parametrize("value", [None, object(), ["a", "b"], b"bytes", [[1, 2], [3]], 1j])
 def test_unsupported_attribute_types_name_the_key(tmp_path, value):
-    with RunStore(tmp_path / "run.h5") as store:
+    with RunStore(tmp_path / "run.h5", "a") as store:
         with pytest.raises(TypeError, match="'odd_value'"):
             store.put_histogram("h", Histogram.from_dict({(1, 0): 1}), odd_value=value)
         assert store.names() == []
@@ -202,7 +202,7 @@ def test_unsupported_attribute_types_name_the_key(tmp_path, value):
 
 def test_reserved_attribute_names_are_refused(tmp_path):
     reserved = pytest.raises(ValueError, match="'shots' is reserved")
-    with RunStore(tmp_path / "run.h5") as store, reserved:
+    with RunStore(tmp_path / "run.h5", "a") as store, reserved:
         store.put_histogram("h", Histogram.from_dict({(1, 0): 1}), shots=3)
 
 
@@ -212,7 +212,7 @@ def test_reserved_attribute_names_are_refused(tmp_path):
 @pytest.mark.parametrize("key", ["token", "ORCA_AUTH_TOKEN", "password", "client_secret",
                                  "api_key", "Credentials", "auth"])
 def test_secret_keys_are_refused_without_echoing_the_value(tmp_path, key):
-    with RunStore(tmp_path / "run.h5") as store:
+    with RunStore(tmp_path / "run.h5", "a") as store:
         with pytest.raises(ValueError, match=f"'{key}' looks like a credential") as info:
             store.put_histogram("h", Histogram.from_dict({(1, 0): 1}), **{key: "hunter2"})
         assert "hunter2" not in str(info.value)
@@ -227,7 +227,7 @@ def test_secret_keys_inside_dicts_are_refused(mem_file):
 
 def test_url_credentials_are_redacted_in_stored_attrs(tmp_path):
     url = "https://alice:hunter2@qpu.example.com/v1/submit?token=abc123&shots=10"
-    with RunStore(tmp_path / "run.h5") as store:
+    with RunStore(tmp_path / "run.h5", "a") as store:
         store.put_histogram("h", Histogram.from_dict({(1, 0): 1}), qpu_url=url,
                             backend={"urls": [url]})
         store.set_attrs(endpoint=url)
@@ -251,7 +251,7 @@ def test_provenance_outside_a_git_repository(tmp_path):
 
 
 def test_new_run_file_carries_provenance(tmp_path):
-    with RunStore(tmp_path / "run.h5") as store:
+    with RunStore(tmp_path / "run.h5", "a") as store:
         attrs = store.get_attrs()
     assert re.fullmatch(r"[0-9a-f]{40}|", attrs["git_commit"])
     assert isinstance(attrs["git_dirty"], bool)
@@ -269,7 +269,7 @@ def three_histograms():
 
 def test_run_store_puts_gets_and_refuses_silent_overwrite(tmp_path):
     hists = three_histograms()
-    with RunStore(tmp_path / "run.h5") as store:
+    with RunStore(tmp_path / "run.h5", "a") as store:
         for name, hist in hists.items():
             store.put_histogram(name, hist, step=int(name[-1]))
         store.put_probabilities("probs", np.eye(3, dtype=int), np.eye(3))
@@ -293,7 +293,7 @@ def test_run_store_puts_gets_and_refuses_silent_overwrite(tmp_path):
 
 def test_failed_put_leaves_earlier_entries_and_no_partial_entry(tmp_path, monkeypatch):
     hists = three_histograms()
-    with RunStore(tmp_path / "run.h5") as store:
+    with RunStore(tmp_path / "run.h5", "a") as store:
         for name, hist in hists.items():
             store.put_histogram(name, hist)
 
@@ -319,7 +319,7 @@ import qnn.store.run as run_module
 from qnn.photonics.histogram import Histogram
 from qnn.store import RunStore, write_histogram
 
-store = RunStore(sys.argv[1])
+store = RunStore(sys.argv[1], "a")
 for i in range(3):
     store.put_histogram(f"h{i}", Histogram.from_dict({(i, 1, 0): 10 + i}), step=i)
 
