@@ -57,12 +57,19 @@ def tbi_unitary(
 
 
 def _as_angles(name: str, values: AngleLike, n_bs: int) -> Tensor:
-    angles = (
-        values
-        if isinstance(values, Tensor)
-        else torch.as_tensor(np.asarray(values, dtype=np.float64))
-    )
-    if angles.is_complex() or not angles.is_floating_point():
+    if not isinstance(values, Tensor):
+        array = np.asarray(values)
+        if array.dtype.kind == "c":
+            raise ValueError(f"{name} holds complex numbers; angles are real (radians)")
+        try:
+            array = array.astype(np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"{name} must hold real numbers (radians)") from None
+        values = torch.as_tensor(array)
+    angles = values
+    if angles.is_complex():
+        raise ValueError(f"{name} is a complex tensor; angles are real (radians)")
+    if not angles.is_floating_point():
         angles = angles.to(torch.float64)
     if angles.ndim == 0 or angles.shape[-1] != n_bs:
         got = "a scalar" if angles.ndim == 0 else f"{angles.shape[-1]} entries"
@@ -132,7 +139,7 @@ class TBICircuit:
             except RuntimeError:
                 raise ValueError(
                     f"ps_angles batch shape {tuple(ps.shape[:-1])} does not broadcast"
-                    f" with bs_angles batch shape {self.batch_shape}"
+                    f" with bs_angles batch shape {tuple(self.bs_angles.shape[:-1])}"
                 ) from None
             object.__setattr__(self, "ps_angles", ps)
 

@@ -43,6 +43,8 @@ import numba
 import numpy as np
 from numba import njit
 
+from .cost import check
+
 __all__ = ["clifford_sample", "permanent"]
 
 _LANES = 16  # sign vectors evaluated side by side (16 float64: two AVX-512 registers)
@@ -494,6 +496,8 @@ def clifford_sample(unitary: np.ndarray, input_state: Sequence[int], shots: int,
     u, photon_cols = _validate(unitary, input_state, shots)
     n_modes = u.shape[0]
     n_photons = photon_cols.shape[0]
+    check("sampler_work", shots * n_photons * 2.0**n_photons,
+          f"Clifford–Clifford sampling of {shots:,} shots of {n_photons} photons")
     out = np.zeros((shots, n_modes), dtype=np.int64)
     if n_photons == 0 or shots == 0:
         return out

@@ -12,6 +12,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from .cost import check_fock_space
+
 
 def n_fock_states(n_modes: int, n_photons: int) -> int:
     """Number of occupation patterns of ``n_photons`` in ``n_modes``: ``C(M + N - 1, N)``."""
@@ -37,6 +39,7 @@ def _basis(n_modes: int, n_photons: int) -> np.ndarray:
 def fock_basis(n_modes: int, n_photons: int) -> np.ndarray:
     """All patterns as a read-only ``(C(M+N-1, N), M)`` uint8 array in basis order."""
     n_fock_states(n_modes, n_photons)  # validates
+    check_fock_space(n_modes, n_photons)  # before allocating: 40 modes / 20 photons is 1e15
     if n_photons > 255:
         raise ValueError(f"n_photons={n_photons} exceeds 255, the uint8 pattern limit")
     return _basis(n_modes, n_photons)

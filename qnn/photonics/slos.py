@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .cost import check_fock_space
 from .fock import fock_basis, n_fock_states, parent_table
 
 # Above this many gathered elements the step loops over modes instead of gathering all at once.
@@ -172,12 +173,14 @@ def distinguishable_probabilities(unitary: Tensor, input_state: tuple[int, ...])
     return probs
 
 
+MAX_PHOTONS = 255
+
+
 def check_size(n_modes: int, n_photons: int, limit: int) -> int:
-    """Fock-space size, or a ValueError when it exceeds ``limit`` states."""
-    size = n_fock_states(n_modes, n_photons)
-    if size > limit:
-        raise ValueError(
-            f"{n_modes} modes / {n_photons} photons span {size:,} Fock states,"
-            f" above max_states={limit:,}; sample instead, or raise max_states"
-        )
-    return size
+    """Fock-space size, or a CostLimitError when it exceeds ``limit`` states (the backend's
+    ``max_states``; see :mod:`qnn.photonics.cost`)."""
+    n_fock_states(n_modes, n_photons)  # validates
+    if n_photons > MAX_PHOTONS:  # checked here, before photons are added one by one
+        raise ValueError(f"{n_photons} photons exceed {MAX_PHOTONS}, the most a pattern "
+                         "stores per mode (uint8)")
+    return check_fock_space(n_modes, n_photons, limit)

@@ -10,6 +10,7 @@ import torch
 from torch import Tensor
 
 from ..circuit import TBICircuit
+from ..cost import check, fock_states
 from ..fock import bits_per_mode, fock_basis, fock_rank, n_fock_states, pack_patterns
 from ..histogram import Histogram, _check_detection
 from ..noise import NoiseModel, add_dark_counts, thin_samples
@@ -107,6 +108,10 @@ class ExactBackend:
         modes = photon_modes(input_state)
         weights = unitary.real**2 + unitary.imag**2
         total = None
+        if self.noise.indistinguishability < 1.0:  # the mixture: every subset of photons
+            n = len(modes)
+            check("mixture_states", (2**n - n) * fock_states(len(input_state), n),
+                  f"partial distinguishability of {n} photons in {len(input_state)} modes")
         for group, weight in self.noise.indistinguishable_groups(len(modes)):
             sub_state = tuple(np.bincount([modes[j] for j in group], minlength=len(input_state)))
             amps = fock_amplitudes(unitary, sub_state)
