@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Sequence
@@ -16,6 +17,13 @@ from .histogram import Histogram
 
 # Errors that mean "this request is wrong", not "this QPU had a bad moment": never retried.
 _NOT_RETRYABLE = (ValueError, TypeError)
+# A QPU's HTTP 4xx answer (CUDA-Q: "HTTP POST Error - status code 401: ...") is the same
+# answer on every attempt: a wrong token or a refused request is not retried.
+_CLIENT_ERROR = re.compile(r"status code 4\d\d\b")
+
+
+def _retryable(err: BaseException) -> bool:
+    return not isinstance(err, _NOT_RETRYABLE) and not _CLIENT_ERROR.search(str(err))
 
 
 @dataclass(frozen=True)
@@ -49,9 +57,9 @@ class QPUPool:
 
     Every QPU runs one job at a time, first come first served, as real hardware does;
     different QPUs run in parallel threads. A job that raises is retried up to
-    ``retries`` times with exponential back-off (input errors — ``ValueError`` and
-    ``TypeError`` — are not retried); one that does not finish within ``timeout`` seconds
-    counts as failed (its late answer is discarded, never attributed to another job).
+    ``retries`` times with exponential back-off (input errors — ``ValueError``,
+    ``TypeError`` and a QPU's HTTP 4xx answers, e.g. a wrong token — are not retried);
+    one that does not finish within ``timeout`` seconds counts as failed (its late answer is discarded, never attributed to another job).
     When a QPU gives up on a job, its remaining jobs fail at once with the same cause.
 
     Args:
@@ -177,9 +185,9 @@ class QPUPool:
                 time.sleep(min(self.backoff * 2 ** (attempt - 1), self.max_backoff))
             try:
                 return self._attempt(qpu, index, job, seed)
-            except _NOT_RETRYABLE:
-                raise
             except Exception as err:  # noqa: BLE001 - any QPU-side failure may be transient
+                if not _retryable(err):
+                    raise
                 last = err
         kind = QPUTimeoutError if isinstance(last, QPUTimeoutError) else QPUError
         raise kind(

@@ -120,3 +120,14 @@ def test_a_pool_is_a_backend_for_batches():
     hists = pool.sample_batch(circuit, 30, seed=np.random.default_rng(1), detection="threshold")
     assert [q.calls for q in qpus] == [3, 2]
     assert all(h.shots == 30 and h.detection == "threshold" for h in hists)
+
+
+@pytest.mark.parametrize(("status", "attempts"), [(401, 1), (403, 1), (422, 1), (503, 3)])
+def test_only_answers_that_can_change_are_retried(status, attempts):
+    """A wrong token (401) is the same answer on every attempt; a busy QPU (503) is not."""
+    qpu = Flaky(failures=5, error=QPUError(
+        f"QPU 0 (http://pt1:8080) failed: HTTP POST Error - status code {status}: refused",
+        qpu_id=0))
+    with pytest.raises(PoolError, match=f"status code {status}"):
+        QPUPool([qpu], retries=2, backoff=0.01).sample(circuits(1)[0], 5)
+    assert qpu.calls == attempts
