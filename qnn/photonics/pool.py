@@ -59,7 +59,8 @@ class QPUPool:
     different QPUs run in parallel threads. A job that raises is retried up to
     ``retries`` times with exponential back-off (input errors — ``ValueError``,
     ``TypeError`` and a QPU's HTTP 4xx answers, e.g. a wrong token — are not retried);
-    one that does not finish within ``timeout`` seconds counts as failed (its late answer is discarded, never attributed to another job).
+    one that does not finish within ``timeout`` seconds counts as failed (its late answer
+    is discarded, never attributed to another job).
     When a QPU gives up on a job, its remaining jobs fail at once with the same cause.
 
     Args:
