@@ -12,9 +12,9 @@ from .hdf5 import (
     write_histograms,
     write_probabilities,
 )
-from .integrity import verify_store
 from .provenance import provenance
 from .run import RUN_SCHEMA, RunStore
+from .verify import verify_store
 
 __all__ = [
     "HISTOGRAM_BATCH_SCHEMA",

@@ -1,7 +1,7 @@
 """Integrity of a run's HDF5 file: checksums that catch flipped bytes, a manifest that catches
-vanished entries, and :func:`verify_store`, which reads everything and says what is wrong.
+vanished entries.
 
-Three layers, because each alone misses something:
+Three layers, because each alone misses something (:mod:`qnn.store.verify` checks them):
 
 * every dataset carries HDF5's ``fletcher32`` checksum, verified by HDF5 on every read;
 * every entry carries a ``digest`` attribute, the SHA-256 of its datasets' bytes and its
@@ -15,12 +15,9 @@ Files written before these existed (no manifest) are verified for readability on
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 
 import h5py
 import numpy as np
-
-from qnn.errors import StoreError
 
 MANIFEST = ".qnn_manifest"
 DIGEST = "digest"
@@ -75,47 +72,3 @@ def manifest_names(file: h5py.File) -> set[str]:
 
 def _manifest_names(names: h5py.Dataset) -> set[str]:
     return {n.decode() if isinstance(n, bytes) else str(n) for n in names[()]}
-
-
-def verify_store(path: str | Path) -> dict[str, int]:
-    """Read every entry of the run file at ``path`` and check it; the file is opened
-    read-only and left untouched.
-
-    Returns:
-        ``{"entries": n, "sealed": n_with_digest}``.
-
-    Raises:
-        StoreError: the first problem, naming the file and the entry: unreadable data
-            (truncated, or a fletcher32 mismatch), a digest mismatch, or entries the
-            manifest lists that are gone.
-    """
-    from .run import RunStore
-
-    path = Path(path)
-    with RunStore(path, "r") as store:
-        file, names = store._file, store.names()
-        sealed = 0
-        for name in names:
-            try:
-                group = file[name]
-                digest = group.attrs.get(DIGEST)
-                actual = entry_digest(group)
-            except (OSError, RuntimeError, KeyError, ValueError, TypeError) as err:
-                raise StoreError(f"{path}: entry {name!r} is unreadable (corrupt or "
-                                 f"truncated): {err}") from err
-            if digest is not None:
-                sealed += 1
-                if (digest.decode() if isinstance(digest, bytes) else str(digest)) != actual:
-                    raise StoreError(f"{path}: entry {name!r} is corrupt (its checksum does "
-                                     "not match its content)")
-        if MANIFEST in file:
-            try:
-                listed = _manifest_names(file[MANIFEST])
-            except (OSError, RuntimeError, ValueError) as err:
-                raise StoreError(f"{path}: the entry manifest is unreadable: {err}") from err
-            missing = sorted(listed - set(names))
-            if missing:
-                raise StoreError(f"{path}: {len(missing)} entries listed in the manifest are "
-                                 f"missing (corrupt file): {missing[:5]}"
-                                 f"{' ...' if len(missing) > 5 else ''}")
-    return {"entries": len(names), "sealed": sealed}
