@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import QnnError
 from ..photonics.circuit import TBICircuit
 
 SUBMIT_PATH = "/v1/submit"
@@ -32,7 +33,7 @@ SUBMIT_KEYS = ("bs_angles", "input_state", "loop_lengths", "n_samples", "ps_angl
 MAX_DIGIT = 9  # results encode one decimal digit per mode
 
 
-class ProtocolError(Exception):
+class ProtocolError(QnnError):
     """A request the emulator refuses: an HTTP status and the ``error_message`` to send."""
 
     def __init__(self, status: int, message: str) -> None:

@@ -64,11 +64,9 @@ class PhotonicsSettings:
         urls = self.url_list or None
         if self.backend == "exact":
             return get_backend("exact", device=self.device, noise=NoiseModel(**self.noise))
-        if self.backend == "pool":
-            from ..photonics.pool import orca_pool
-
-            return orca_pool(urls, retries=self.retries, timeout=self.timeout)
-        return get_backend(self.backend, **({"urls": urls} if self.backend == "orca" else {}))
+        options = {"pool": {"urls": urls, "retries": self.retries, "timeout": self.timeout},
+                   "orca": {"urls": urls}}.get(self.backend, {})
+        return get_backend(self.backend, **options)
 
 
 @dataclass(frozen=True)

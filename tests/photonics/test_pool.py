@@ -131,3 +131,15 @@ def test_only_answers_that_can_change_are_retried(status, attempts):
     with pytest.raises(PoolError, match=f"status code {status}"):
         QPUPool([qpu], retries=2, backoff=0.01).sample(circuits(1)[0], 5)
     assert qpu.calls == attempts
+
+
+def test_the_pool_is_a_registered_backend(monkeypatch):
+    from qnn.errors import BackendUnavailableError, QnnError
+    from qnn.photonics import backend_names
+
+    assert "pool" in backend_names()
+    monkeypatch.delenv("ORCA_ACCESS_URL", raising=False)
+    with pytest.raises(BackendUnavailableError, match="ORCA_ACCESS_URL"):
+        get_backend("pool", retries=1)
+    from qnn.emulator import ProtocolError
+    assert issubclass(ProtocolError, QnnError) and issubclass(PoolError, QnnError)

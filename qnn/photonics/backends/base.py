@@ -17,6 +17,7 @@ _BACKENDS = {  # name -> "module:factory", imported on demand so cudaq stays opt
     "exact": "qnn.photonics.backends.exact:ExactBackend",
     "cudaq-sim": "qnn.photonics.backends.cudaq_sim:CudaqSimBackend",
     "orca": "qnn.photonics.backends.orca:OrcaBackend",
+    "pool": "qnn.photonics.pool:orca_pool",  # ORCA QPUs 0..K-1 behind a QPUPool
 }
 
 
