@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-RESULTS_FILE = "results.json"
+from .folder import RESULTS_FILE  # the run folder owns its file names
 
 
 @dataclass(frozen=True)
