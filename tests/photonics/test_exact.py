@@ -262,7 +262,8 @@ def test_large_circuits_use_clifford_clifford():
 
 def test_unknown_backend_and_options():
     with pytest.raises(
-        ValueError, match=r"unknown backend 'exakt'; choose from \['cudaq-sim', 'exact', 'orca'\]"
+        ValueError,
+        match=r"unknown backend 'exakt'; choose from \['cudaq-sim', 'exact', 'orca', 'pool'\]",
     ):
         get_backend("exakt")
     with pytest.raises(ValueError, match="sampler='fast'"):
