@@ -46,10 +46,13 @@ class Checkpoint:
             return None
         try:
             document = json.loads(self.path.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise ValueError(f"{self.path}: not a readable checkpoint: {err}") from err
+        except (ValueError, RecursionError) as err:  # JSON or UTF-8 errors; absurd nesting
+            raise ValueError(f"{self.path}: not a readable checkpoint (damaged or not "
+                             f"JSON): {err}") from err
         if not isinstance(document, dict) or document.get("schema") != SCHEMA:
             raise ValueError(f"{self.path}: not a {SCHEMA} checkpoint")
+        if not isinstance(document.get("state"), dict):
+            raise ValueError(f"{self.path}: a {SCHEMA} checkpoint without a state mapping")
         return document["state"]
 
 
@@ -69,13 +72,22 @@ def atomic_torch_save(obj: Any, path: str | Path) -> None:
 
 def torch_load(path: str | Path) -> Any:
     """Load a checkpoint written by :func:`atomic_torch_save`, allowing tensors and plain
-    containers only (``weights_only``): a checkpoint file can never run code."""
+    containers only (``weights_only``): a checkpoint file can never run code.
+
+    Raises:
+        FileNotFoundError: there is no file at ``path``.
+        ValueError: the file is damaged, truncated or not a weights file (names the path).
+    """
     import torch
 
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such weights file")
     try:
         return torch.load(path, weights_only=True, map_location="cpu")
     except Exception as err:  # noqa: BLE001 - any unreadable file gets one clear message
-        # Not torch's text: it advises retrying with weights_only=False, i.e. running code
-        # from the file. A damaged or foreign file is refused, whatever it holds.
-        raise ValueError(f"{path}: not a readable torch weights file (damaged, truncated or "
-                         f"not written by qnn; {type(err).__name__})") from err
+        reason = type(err).__name__
+    # Outside the except block, so torch's error is not chained either: its text advises
+    # retrying with weights_only=False, i.e. running code from a damaged or foreign file.
+    raise ValueError(f"{path}: not a valid weights file (damaged, truncated or not written "
+                     f"by qnn; torch raised {reason})")

@@ -14,7 +14,7 @@ from .hdf5 import (
 )
 from .provenance import provenance
 from .run import RUN_SCHEMA, RunStore
-from .verify import verify_store
+from .verify import StoreReport, verify_store
 
 __all__ = [
     "HISTOGRAM_BATCH_SCHEMA",
@@ -22,6 +22,7 @@ __all__ = [
     "PROBABILITIES_SCHEMA",
     "RUN_SCHEMA",
     "RunStore",
+    "StoreReport",
     "circuit_attrs",
     "provenance",
     "read_attrs",

@@ -71,14 +71,21 @@ def encode_attrs(attrs: Mapping[str, object], reserved: frozenset[str] = frozens
     return out
 
 
-def update_attrs(obj: h5py.Group | h5py.Dataset, encoded: Mapping[str, object]) -> None:
-    """Write attributes from :func:`encode_attrs`, keeping ``json_attrs`` in step with them."""
+def update_attrs(obj: h5py.Group | h5py.Dataset, encoded: Mapping[str, object]
+                 ) -> dict[str, object]:
+    """Write attributes from :func:`encode_attrs`, keeping ``json_attrs`` in step with them.
+
+    Returns:
+        The values written, ``json_attrs`` included (on a new object: all its attributes).
+    """
     json_keys = set(_json_keys(obj.attrs)) - set(encoded) | set(_json_keys(encoded))
-    obj.attrs.update({key: value for key, value in encoded.items() if key != JSON_ATTRS})
+    written = {key: value for key, value in encoded.items() if key != JSON_ATTRS}
     if json_keys:
-        obj.attrs[JSON_ATTRS] = np.array(sorted(json_keys), dtype=h5py.string_dtype())
+        written[JSON_ATTRS] = np.array(sorted(json_keys), dtype=h5py.string_dtype())
     elif JSON_ATTRS in obj.attrs:
         del obj.attrs[JSON_ATTRS]
+    obj.attrs.update(written)
+    return written
 
 
 def _json_keys(attrs: Mapping[str, object]) -> list[str]:

@@ -3,7 +3,8 @@
 Patterns are stored as ``keys``, ``(K,)`` uint64 from :func:`qnn.photonics.fock.pack_patterns`
 with ``bits = bits_per_mode(max count)`` bits per mode (mode 0 most significant), when
 ``n_modes * bits <= 64``; otherwise as ``patterns``, a ``(K, M)`` uint8 matrix (``bits`` 0).
-Every dataset is chunked, compressed with gzip + shuffle and checksummed (fletcher32).
+Every dataset is chunked, compressed with gzip + shuffle and checksummed (fletcher32), and
+every entry carries a ``digest`` attribute (:mod:`qnn.store.integrity`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from qnn.photonics.fock import bits_per_mode, pack_patterns, unpack_patterns
 from qnn.photonics.histogram import Histogram
 
 from .attrs import encode_attrs, location, update_attrs
+from .integrity import DIGEST, digest
 
 HISTOGRAM_SCHEMA = "qnn.histogram/1"
 PROBABILITIES_SCHEMA = "qnn.probabilities/1"
@@ -29,9 +31,9 @@ SCHEMAS = (HISTOGRAM_SCHEMA, PROBABILITIES_SCHEMA, HISTOGRAM_BATCH_SCHEMA)
 # fletcher32: HDF5 checks every chunk on read, so flipped bytes fail loudly
 _DATASET_OPTIONS = {"chunks": True, "compression": "gzip", "shuffle": True, "fletcher32": True}
 _UINT32_MAX = int(np.iinfo(np.uint32).max)
-_HISTOGRAM_ATTRS = frozenset({"schema", "n_modes", "bits", "detection", "shots"})
-_PROBABILITY_ATTRS = frozenset({"schema", "n_modes", "bits", "n_states"})
-_BATCH_ATTRS = frozenset({"schema", "n_modes", "bits", "detection", "n_histograms"})
+_HISTOGRAM_ATTRS = frozenset({"schema", "n_modes", "bits", "detection", "shots", DIGEST})
+_PROBABILITY_ATTRS = frozenset({"schema", "n_modes", "bits", "n_states", DIGEST})
+_BATCH_ATTRS = frozenset({"schema", "n_modes", "bits", "detection", "n_histograms", DIGEST})
 
 
 def write_histogram(group: h5py.Group, hist: Histogram, /, **attrs: object) -> None:
@@ -39,7 +41,7 @@ def write_histogram(group: h5py.Group, hist: Histogram, /, **attrs: object) -> N
 
     Datasets: ``keys`` ``(K,)`` uint64 or ``patterns`` ``(K, M)`` uint8 (sorted, unique), and
     ``counts`` ``(K,)`` uint32. Attributes: ``schema`` ("qnn.histogram/1"), ``n_modes``,
-    ``bits`` (0 for the matrix form), ``detection``, ``shots``, then ``attrs``.
+    ``bits`` (0 for the matrix form), ``detection``, ``shots``, ``attrs``, then ``digest``.
 
     Args:
         group: an empty group to write into.
@@ -47,17 +49,19 @@ def write_histogram(group: h5py.Group, hist: Histogram, /, **attrs: object) -> N
         **attrs: caller attributes (see :mod:`qnn.store.attrs`); secret-looking keys are refused.
 
     Raises:
-        ValueError: a count exceeds uint32, or a key is secret-looking or reserved.
+        ValueError: a count exceeds uint32, a key is secret-looking or reserved, or
+            ``group`` is not empty.
         TypeError: an attribute value of an unsupported type.
     """
     extra = encode_attrs(attrs, reserved=_HISTOGRAM_ATTRS)
     if hist.counts.size and int(hist.counts.max()) > _UINT32_MAX:
         raise ValueError(f"count {int(hist.counts.max())} exceeds the uint32 maximum "
                          f"{_UINT32_MAX}; split the shots over several histograms")
-    bits = _write_patterns(group, hist.patterns)
-    _create(group, "counts", hist.counts.astype(np.uint32))
-    update_attrs(group, {"schema": HISTOGRAM_SCHEMA, "n_modes": hist.n_modes, "bits": bits,
-                         "detection": hist.detection, "shots": hist.shots, **extra})
+    bits, datasets = _pattern_datasets(hist.patterns)
+    datasets["counts"] = hist.counts.astype(np.uint32)
+    _write_entry(group, datasets, {"schema": HISTOGRAM_SCHEMA, "n_modes": hist.n_modes,
+                                   "bits": bits, "detection": hist.detection,
+                                   "shots": hist.shots, **extra})
 
 
 def read_histogram(group: h5py.Group) -> Histogram:
@@ -97,12 +101,11 @@ def write_histograms(group: h5py.Group, hists: Sequence[Histogram], /, **attrs: 
     if counts.size and int(counts.max()) > _UINT32_MAX:
         raise ValueError(f"count {int(counts.max())} exceeds the uint32 maximum {_UINT32_MAX}")
     offsets = np.concatenate([[0], np.cumsum([len(h.counts) for h in hists])]).astype(np.int64)
-    bits = _write_patterns(group, np.vstack([h.patterns for h in hists]))
-    _create(group, "counts", counts.astype(np.uint32))
-    _create(group, "offsets", offsets)
-    update_attrs(group, {"schema": HISTOGRAM_BATCH_SCHEMA, "n_modes": widths.pop(),
-                         "bits": bits, "detection": detections.pop(),
-                         "n_histograms": len(hists), **extra})
+    bits, datasets = _pattern_datasets(np.vstack([h.patterns for h in hists]))
+    datasets.update(counts=counts.astype(np.uint32), offsets=offsets)
+    _write_entry(group, datasets, {"schema": HISTOGRAM_BATCH_SCHEMA, "n_modes": widths.pop(),
+                                   "bits": bits, "detection": detections.pop(),
+                                   "n_histograms": len(hists), **extra})
 
 
 def read_histograms(group: h5py.Group) -> list[Histogram]:
@@ -143,10 +146,10 @@ def write_probabilities(group: h5py.Group, patterns: np.ndarray | Tensor,
     extra = encode_attrs(attrs, reserved=_PROBABILITY_ATTRS)
     patterns = _as_patterns(patterns)
     probs = _as_probs(probs, patterns.shape[0])
-    bits = _write_patterns(group, patterns)
-    _create(group, "probs", probs)
-    update_attrs(group, {"schema": PROBABILITIES_SCHEMA, "n_modes": patterns.shape[1],
-                         "bits": bits, "n_states": patterns.shape[0], **extra})
+    bits, datasets = _pattern_datasets(patterns)
+    datasets["probs"] = probs
+    _write_entry(group, datasets, {"schema": PROBABILITIES_SCHEMA, "n_modes": patterns.shape[1],
+                                   "bits": bits, "n_states": patterns.shape[0], **extra})
 
 
 def read_probabilities(group: h5py.Group) -> tuple[np.ndarray, np.ndarray]:
@@ -172,10 +175,21 @@ def read_probabilities(group: h5py.Group) -> tuple[np.ndarray, np.ndarray]:
         return patterns, probs.astype(np.float64, copy=False)
 
 
-def _create(group: h5py.Group, name: str, data: np.ndarray) -> None:
-    """A chunked, compressed, checksummed dataset; an empty one plainly (HDF5 filters need
-    at least one element; the entry's digest still covers its shape)."""
-    group.create_dataset(name, data=data, **(_DATASET_OPTIONS if data.size else {}))
+def _write_entry(group: h5py.Group, datasets: dict[str, np.ndarray],
+                 attrs: dict[str, object]) -> None:
+    """Write ``datasets`` and ``attrs`` into an empty ``group``, then its ``digest``.
+
+    The digest hashes these in-memory arrays and values, not a read-back: h5py stores them
+    exactly (tested), and a put is on the hot path. Datasets are chunked, compressed and
+    checksummed; an empty one is stored plainly (HDF5 filters need at least one element;
+    the digest still covers its shape).
+    """
+    if len(group) or len(group.attrs):
+        raise ValueError(f"{location(group)} is not empty; entries are written into new groups")
+    for name, data in datasets.items():
+        group.create_dataset(name, data=data, **(_DATASET_OPTIONS if data.size else {}))
+    written = update_attrs(group, attrs)
+    group.attrs[DIGEST] = digest(datasets, written)
 
 
 def schema_of(group: h5py.Group) -> str | None:
@@ -184,15 +198,14 @@ def schema_of(group: h5py.Group) -> str | None:
     return None if value is None else _as_str(value)
 
 
-def _write_patterns(group: h5py.Group, patterns: np.ndarray) -> int:
-    """Write ``keys`` (returns bits per mode) or, if they do not fit, ``patterns`` (returns 0)."""
+def _pattern_datasets(patterns: np.ndarray) -> tuple[int, dict[str, np.ndarray]]:
+    """``(bits, {"keys": ...})`` with bits per mode or, if they do not fit,
+    ``(0, {"patterns": ...})``."""
     n_modes = patterns.shape[1]
     bits = bits_per_mode(int(patterns.max(initial=0)))
     if n_modes * bits <= 64:
-        _create(group, "keys", pack_patterns(patterns, bits))
-        return bits
-    _create(group, "patterns", patterns.astype(np.uint8))
-    return 0
+        return bits, {"keys": pack_patterns(patterns, bits)}
+    return 0, {"patterns": patterns.astype(np.uint8)}
 
 
 def _read_patterns(group: h5py.Group, n_modes: int, bits: int) -> np.ndarray:

@@ -5,7 +5,9 @@ name and flushes, so an interrupted put never leaves a half-written entry under 
 and earlier entries stay readable. Leftover temporary groups are invisible to
 :meth:`RunStore.names` and removed when the file is next opened for writing. HDF5 has no
 journal: this protects against a process dying between flushes (the usual crash), not
-against the storage itself failing during a flush.
+against the storage itself failing during a flush. Damage after the fact (flipped bytes,
+lost links) is caught by checksums, digests and the manifest (:mod:`qnn.store.integrity`);
+:func:`qnn.store.verify_store` checks a whole file.
 
 File locking fails on Lustre and NFS: pass ``locking=False`` or set the environment variable
 ``HDF5_USE_FILE_LOCKING=FALSE`` before h5py is imported. Use one file per task (no
@@ -39,7 +41,15 @@ from .hdf5 import (
     write_histograms,
     write_probabilities,
 )
-from .integrity import DIGEST, add_to_manifest, manifest_names, seal
+from .integrity import (
+    DIGEST,
+    MANIFEST,
+    add_to_manifest,
+    entry_names,
+    has_current_manifest,
+    read_manifest,
+    start_manifest,
+)
 from .provenance import PROVENANCE_KEYS, provenance
 
 if TYPE_CHECKING:
@@ -79,7 +89,6 @@ class RunStore:
             raise ValueError(f"mode={mode!r}; choose from ['r', 'a', 'w', 'x']")
         self.path = Path(path)
         self.mode = mode
-        self._listed: set[str] | None = None  # the manifest's names, read at the first put
         self._file, created = _open(self.path, mode, locking)
         try:
             self._prepare(created)
@@ -90,14 +99,33 @@ class RunStore:
     def _prepare(self, created: bool) -> None:
         if created:
             update_attrs(self._file, {"schema": RUN_SCHEMA, **encode_attrs(provenance())})
+            start_manifest(self._file)
         else:
             with _wrap_os_error(self.path, "/"):
                 found = schema_of(self._file)
             if found != RUN_SCHEMA:
                 raise StoreError(f"{self.path}:/: schema {found!r}, expected {RUN_SCHEMA!r}")
         if self.writable:
+            if not has_current_manifest(self._file):
+                self._start_manifest()
             self._reset_tmp()
             self._file.flush()
+
+    def _start_manifest(self) -> None:
+        """List the entries of a file from before manifests (or with the first, names-only
+        manifest) in a new one, with the digests they carry, so that later puts append."""
+        with _wrap_os_error(self.path, f"/{MANIFEST}"):
+            earlier = read_manifest(self._file)
+            digests = {name: str(self._file[name].attrs.get(DIGEST, ""))
+                       for name in self.names()}
+            if earlier is not None:
+                del self._file[MANIFEST]
+        if earlier is None and any(digests.values()):
+            # entries with digests were written with a manifest: it was lost, and a new one
+            # would hide the entries lost with it
+            raise StoreError(f"{self.path}:/{MANIFEST}: the entry manifest is missing "
+                             "although entries carry digests (corrupt file)")
+        start_manifest(self._file, dict.fromkeys(earlier or {}, "") | digests)
 
     def _reset_tmp(self) -> None:
         """Drop temporary groups a crashed put left behind, and start an empty one."""
@@ -115,7 +143,7 @@ class RunStore:
     def names(self) -> list[str]:
         """Sorted names of the stored histograms and probability tables."""
         with _wrap_os_error(self.path, "/"):
-            return sorted(_entry_names(self._file, ""))
+            return sorted(entry_names(self._file, SCHEMAS))
 
     def __contains__(self, name: str) -> bool:
         return name in self.names()
@@ -171,7 +199,8 @@ class RunStore:
     # -- writing -------------------------------------------------------------------------
 
     def _put(self, name: str, overwrite: bool, write: Callable[[h5py.Group], None]) -> None:
-        """Write into a temporary group, then move it to ``name`` and flush."""
+        """Write (and seal) into a temporary group, then move it to ``name``, list it in the
+        manifest and flush."""
         self._check_writable()
         name = _check_name(name)
         self._check_free(name, overwrite)
@@ -179,14 +208,14 @@ class RunStore:
         try:
             group = self._file.create_group(tmp)
             write(group)
-            seal(group)
+            digest = str(group.attrs[DIGEST])
         except BaseException:
             with contextlib.suppress(OSError, KeyError):
                 del self._file[tmp]
             raise
-        self._commit(tmp, name)
+        self._commit(tmp, name, digest)
 
-    def _commit(self, tmp: str, name: str) -> None:
+    def _commit(self, tmp: str, name: str, digest: str) -> None:
         old = None
         if name in self._file:
             old = f"{TMP_GROUP}/{uuid4().hex}"
@@ -197,10 +226,8 @@ class RunStore:
         self._file.move(tmp, name)
         if old is not None:
             del self._file[old]
-        if self._listed is None:
-            self._listed = manifest_names(self._file)
-        add_to_manifest(self._file, name, self._listed)
-        self._file.flush()
+        add_to_manifest(self._file, name, digest)
+        self._file.flush()  # the entry and its manifest line reach the disk together
 
     def _check_free(self, name: str, overwrite: bool) -> None:
         parts = name.split("/")
@@ -268,8 +295,12 @@ def _open(path: Path, mode: Mode, locking: bool | str | None) -> tuple[h5py.File
         # HDF5 2.0 would silently turn a 0-byte file opened for writing into a new file.
         raise StoreError(f"{path}:/: empty file (0 bytes), not a qnn HDF5 file")
     h5_mode = ("r+" if exists else "x") if mode == "a" else mode
+    created = h5_mode in ("w", "x")
+    # New files get HDF5 1.8 object formats: their metadata is checksummed (readable by
+    # HDF5 >= 1.8). Existing files keep their format.
+    libver = ("v108", "latest") if created else None
     with _wrap_os_error(path, "/"):
-        return h5py.File(path, h5_mode, locking=locking), h5_mode in ("w", "x")
+        return h5py.File(path, h5_mode, locking=locking, libver=libver), created
 
 
 @contextlib.contextmanager
@@ -277,7 +308,8 @@ def _wrap_os_error(path: Path, where: str) -> Iterator[None]:
     """Re-raise h5py's OSError as a StoreError naming the file and group."""
     try:
         yield
-    except (OSError, RuntimeError) as err:  # h5py: RuntimeError for damaged link tables
+    # h5py: RuntimeError for damaged link tables; UnicodeDecodeError for damaged text
+    except (OSError, RuntimeError, UnicodeDecodeError) as err:
         if isinstance(err, FileNotFoundError | PermissionError | FileExistsError):
             raise
         raise StoreError(f"{path}:{where}: not a readable qnn HDF5 file "
@@ -293,16 +325,3 @@ def _check_name(name: str) -> str:
     if not key or any(not part or part.startswith(".") for part in parts):
         raise ValueError(f"entry name {name!r} is empty or has an empty or '.'-prefixed part")
     return key
-
-
-def _entry_names(group: h5py.Group, prefix: str) -> list[str]:
-    """Entries below ``group``, recursing through plain groups, skipping hidden ones."""
-    found = []
-    for key, obj in group.items():
-        if key.startswith(".") or not isinstance(obj, h5py.Group):
-            continue
-        if schema_of(obj) in SCHEMAS:
-            found.append(prefix + key)
-        else:
-            found.extend(_entry_names(obj, f"{prefix}{key}/"))
-    return found
