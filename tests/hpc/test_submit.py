@@ -21,7 +21,7 @@ QNN = [sys.executable, "-m", "qnn.cli"]
 BASE = ["with", "smoke", 'problems=["maxcut"]', "instances=1", 'methods=["bbs","random"]',
         "sizes=[6]"]
 SHORT = '{"updates": 3, "shots": 10}'
-LONG = '{"updates": 600, "shots": 10}'  # ~15 s: still running when cancelled
+LONG = '{"updates": 4000, "shots": 10}'  # ~20 s on 2 cores: surely running when cancelled
 URLS = ("http://127.0.0.1:18081", "http://127.0.0.1:18082")
 TIMEOUT = 240
 
@@ -128,7 +128,7 @@ def test_scancel_one_task_and_resume_reruns_only_it(slurm, job_env, tmp_path):
     first = submit_tasks(sweep, [0, 1, 2])
     victim = f"{first.id}_0"
     deadline = time.monotonic() + TIMEOUT
-    # cancel it mid-run, once it has checkpointed (smoke: every 2 of its 600 updates)
+    # cancel it mid-run, once it has checkpointed (smoke: every 2 of its 4000 updates)
     while not (sweep.run_folder(victim) / "checkpoint.json").is_file():
         assert time.monotonic() < deadline, "the long task never checkpointed"
         time.sleep(0.1)
