@@ -1,4 +1,7 @@
-"""Soak the ORCA PT emulator through the real CUDA-Q client: throughput and latency vs clients."""
+"""Soak the ORCA PT emulator through the real CUDA-Q client: throughput and latency vs clients.
+
+``--soak [options]`` runs :mod:`emulator_soak` instead: faults of every kind through the pool.
+"""
 
 from __future__ import annotations
 
@@ -151,9 +154,10 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
-def emulator_stats(url: str) -> dict[str, int]:
-    """The emulator's own counters (``GET <url>/_emulator/stats``, no token needed)."""
-    with urllib.request.urlopen(url + STATS_PATH, timeout=STATS_TIMEOUT_S) as response:
+def emulator_stats(url: str, token: str) -> dict[str, int]:
+    """The emulator's own counters (``GET <url>/_emulator/stats``, with the bearer token)."""
+    request = urllib.request.Request(url + STATS_PATH, headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=STATS_TIMEOUT_S) as response:
         return json.loads(response.read())
 
 
@@ -316,6 +320,7 @@ def make_row(
 
 def run_configuration(
     emulators: Sequence[EmulatorProcess],
+    token: str,
     backend: OrcaBackend,
     clients: int,
     settings: Settings,
@@ -323,11 +328,11 @@ def run_configuration(
 ) -> Row:
     """One timed soak against running, warmed-up emulators, checked against their counters."""
     urls = [e.url for e in emulators]
-    before = [emulator_stats(url) for url in urls]
+    before = [emulator_stats(url, token) for url in urls]
     cpu_before = sum(cpu_seconds(e.pid) for e in emulators)
     run = soak(backend, circuit, settings, clients, len(emulators))
     cpu_after = sum(cpu_seconds(e.pid) for e in emulators)
-    after = [emulator_stats(url) for url in urls]
+    after = [emulator_stats(url, token) for url in urls]
     check_counters(before, after, run.per_qpu)
     return make_row(len(emulators), clients, settings, run, after, cpu_after - cpu_before)
 
@@ -342,7 +347,7 @@ def run_qpu_count(n_qpus: int, settings: Settings, circuit: TBICircuit) -> list[
         warm_up(backend, circuit, n_qpus, settings.shots)
         rows = []
         for clients in CLIENTS:
-            rows.append(run_configuration(emulators, backend, clients, settings, circuit))
+            rows.append(run_configuration(emulators, token, backend, clients, settings, circuit))
             print(
                 f"  {n_qpus} QPU(s), {clients:2d} clients: {rows[-1].jobs_per_s:7.1f} jobs/s",
                 file=sys.stderr,
@@ -454,6 +459,11 @@ def run_all(settings: Settings, circuit: TBICircuit) -> list[Row]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["--soak"]:  # faults, retries and leaks through the pool: its own script
+        from emulator_soak import main as soak_main
+
+        return soak_main(argv[1:])
     settings, json_path = parse_args(argv)
     own_signals()
     env = environment()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from .errors import QnnError
 from .runs.families import family_names
@@ -124,40 +125,34 @@ def _add_emulator(sub: argparse._SubParsersAction) -> None:
         help="serve an emulated ORCA PT system over HTTP",
         description="Serve one emulated PT-series QPU speaking the ORCA protocol that CUDA-Q's "
         "orca target uses; samples come from the exact backend. Start several on "
-        "different ports for several QPUs. The bearer token is read from "
-        "QNN_EMULATOR_TOKEN (preferred: command lines are visible to other users) "
-        "or --token; without one, authentication is off.",
+        "different ports for several QPUs. Settings come from --config (a JSON or TOML file "
+        "of EmulatorConfig fields, '-' for standard input), then from the options given, "
+        "which win. The bearer token is read from QNN_EMULATOR_TOKEN (preferred: command "
+        "lines are visible to other users) or --token; without one, authentication is off.",
     )
-    emu.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback)")
-    emu.add_argument("--port", type=_port, default=8080, help="port; 0 picks a free one")
+    emu.add_argument("--config", default=None, metavar="FILE",
+                     help="JSON or TOML settings, e.g. {\"noise\": {\"transmission\": 0.9}}")
+    emu.add_argument("--host", default=None, help="address to bind (default loopback)")
+    emu.add_argument("--port", type=_port, default=None, help="port (default 8080); 0 picks a "
+                     "free one")
     emu.add_argument("--token", default=None, help="bearer token clients must send")
-    emu.add_argument(
-        "--noise",
-        type=_noise_option,
-        default="",
-        help="e.g. transmission=0.9,dark_count_prob=1e-3,indistinguishability=0.95",
-    )
-    emu.add_argument(
-        "--latency",
-        type=_float_pair,
-        default=(0.0, 0.0),
-        help="seconds per job, or LOW,HIGH for a uniform range",
-    )
-    emu.add_argument(
-        "--fail-rate",
-        type=float,
-        default=0.0,
-        help="probability that a submission meets an injected fault",
-    )
-    emu.add_argument(
-        "--faults",
-        default="submit,job,malformed",
-        help="fault kinds to inject: submit,job,malformed,hang",
-    )
-    emu.add_argument("--max-loops", type=int, default=2)
-    emu.add_argument("--max-samples", type=int, default=5000, help="per request")
-    emu.add_argument("--max-modes", type=int, default=32)
-    emu.add_argument("--max-photons", type=int, default=9)
+    emu.add_argument("--noise", type=_noise_option, default=None,
+                     help="e.g. transmission=0.9,dark_count_prob=1e-3,indistinguishability=0.95")
+    emu.add_argument("--latency", type=_float_pair, default=None,
+                     help="seconds per job, or LOW,HIGH for a uniform range")
+    emu.add_argument("--fail-rate", type=float, default=None,
+                     help="probability that a submission meets an injected fault")
+    emu.add_argument("--faults", default=None,
+                     help="fault kinds to inject: submit,job,malformed,hang,drop")
+    for flag, what in (("--max-loops", "loops"), ("--max-samples", "samples per request"),
+                       ("--max-modes", "modes"), ("--max-photons", "photons")):
+        emu.add_argument(flag, type=int, default=None, help=f"most {what} the QPU accepts")
+    emu.add_argument("--request-timeout", type=float, default=None,
+                     help="seconds a client may take to send a request (default 10)")
+    emu.add_argument("--result-ttl", type=float, default=None,
+                     help="seconds a finished job's results are kept (default 3600)")
+    emu.add_argument("--max-jobs", type=int, default=None,
+                     help="jobs held at once, finished ones included (default 1000)")
     emu.add_argument("--seed", type=int, default=None, help="seed for samples and faults")
     emu.add_argument("--verbose", action="store_true", help="log request lines to stderr")
     emu.set_defaults(func=_emulator)
@@ -166,22 +161,66 @@ def _add_emulator(sub: argparse._SubParsersAction) -> None:
 def _emulator(args: argparse.Namespace) -> int:
     import os
 
-    from .emulator import DeviceLimits, EmulatorConfig, FaultModel, serve
+    from .config import from_dict
+    from .emulator import EmulatorConfig, serve
     from .emulator.process import TOKEN_VARIABLE
+    from .errors import ConfigError
+    from .runs.config_data import nested_update
 
-    config = EmulatorConfig(
-        host=args.host,
-        port=args.port,
-        noise=args.noise,
-        seed=args.seed,
-        token=os.environ.get(TOKEN_VARIABLE) or args.token,
-        limits=DeviceLimits(args.max_loops, args.max_samples, args.max_modes, args.max_photons),
-        faults=FaultModel(
-            args.fail_rate, tuple(filter(None, args.faults.split(","))), args.latency
-        ),
-    )
+    settings = _emulator_settings(args.config) if args.config else {}
+    if "token" in settings:
+        raise ConfigError(f"--config {args.config}: holds a token; pass it in {TOKEN_VARIABLE}"
+                          " (files get copied and shared)")
+    options = {
+        "host": args.host, "port": args.port, "seed": args.seed,
+        "request_timeout": args.request_timeout, "result_ttl": args.result_ttl,
+        "max_jobs": args.max_jobs, "noise": args.noise,
+        "limits": {"max_loops": args.max_loops, "max_samples": args.max_samples,
+                   "max_modes": args.max_modes, "max_photons": args.max_photons},
+        "faults": {"fail_rate": args.fail_rate, "latency": args.latency,
+                   "kinds": None if args.faults is None
+                   else tuple(filter(None, args.faults.split(",")))},
+    }
+    settings = nested_update(settings, _given(options))
+    settings.setdefault("port", 8080)
+    token = os.environ.get(TOKEN_VARIABLE) or args.token
+    config = from_dict(EmulatorConfig, {**settings, "token": token})
     serve(config, verbose=args.verbose)
     return 0
+
+
+def _emulator_settings(path: str) -> dict:
+    """The ``--config`` file (``-``: JSON on standard input, how EmulatorProcess passes its
+    settings) as plain data."""
+    import json
+
+    from .errors import ConfigError
+    from .runs.config_data import read_config_file, refuse_code
+
+    if path != "-":
+        if not Path(path).is_file():
+            raise ConfigError(f"--config {path}: no such file")
+        return read_config_file(path)
+    try:
+        data = json.loads(sys.stdin.read())
+    except (json.JSONDecodeError, RecursionError) as err:
+        raise ConfigError(f"--config -: standard input is not valid JSON: {err}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"--config -: holds a {type(data).__name__}, expected a mapping")
+    return refuse_code(data, "--config -")
+
+
+def _given(options: dict) -> dict:
+    """``options`` without the ones left at ``None`` (not given), nested sections included."""
+    given = {}
+    for key, value in options.items():
+        if isinstance(value, dict):
+            value = _given(value)
+            if value:
+                given[key] = value
+        elif value is not None:
+            given[key] = value
+    return given
 
 
 FAMILIES = family_names()
@@ -204,7 +243,6 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from pathlib import Path
 
     from .runs.families import family_help, load_family
     from .runs.launch import launch, parse_words
@@ -257,7 +295,6 @@ def _add_submit(sub: argparse._SubParsersAction) -> None:
 
 def _submit(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
-    from pathlib import Path
 
     from .hpc import Sweep, load_config, parse_sweep_option, submit_tasks, sweep_folder
     from .hpc.collect import format_states
@@ -339,30 +376,45 @@ def _add_figures(sub: argparse._SubParsersAction) -> None:
     fig = sub.add_parser(
         "figures", help="regenerate paper figures from stored runs",
         description="Execute the analysis notebooks listed in the figure manifests (jupytext "
-                    "percent-format .py files) headlessly against stored runs; each writes its "
-                    "figures into the output folder.")
+                    "percent-format .py files) headlessly against stored runs; each figure "
+                    "draws only completed runs whose config is exactly that of its named "
+                    "configs (distinct seeds pooled). A figure without data is skipped with "
+                    "the `qnn run` command that makes it. Exit status: 0 when at least one "
+                    "figure was drawn and no notebook failed, 1 otherwise.")
     fig.add_argument("--manifest", action="append", default=None, metavar="FILE",
                      help="a figures.toml to use (repeatable); default: every installed one")
     fig.add_argument("--runs-dir", default="runs")
     fig.add_argument("--out", default="paper/figures")
     fig.add_argument("--only", nargs="*", default=None, help="figure ids to make")
-    fig.add_argument("--label", default=None,
-                     help="draw runs of this named config instead of each figure's own "
-                          "(e.g. smoke, for a quick check)")
+    pick = fig.add_mutually_exclusive_group()
+    pick.add_argument("--label", default=None,
+                      help="draw runs of this named config instead of each figure's own "
+                           "(e.g. smoke, for a quick check)")
+    pick.add_argument("--runs", nargs="+", default=(), metavar="RUN",
+                      help="draw exactly these run folders (each figure those of its family)")
     fig.set_defaults(func=_figures)
 
 
 def _figures(args: argparse.Namespace) -> int:
-    from pathlib import Path
 
     from .figures import make_figures
 
     manifests = [Path(m) for m in args.manifest] if args.manifest else None
-    made = make_figures(manifests, runs_dir=args.runs_dir, out_dir=args.out, only=args.only,
-                        label=args.label)
-    for figure, files in made.items():
-        print(f"{figure}: {', '.join(str(f) for f in files)}")
-    return 0
+    results = make_figures(manifests, runs_dir=args.runs_dir, out_dir=args.out,
+                           only=args.only, label=args.label, runs=args.runs)
+    for figure, result in results.items():
+        files = f" -> {', '.join(str(f) for f in result.files)}" if result.files else ""
+        stream = sys.stderr if result.status == "failed" else sys.stdout
+        sep = " " if result.status == "drawn" else ": "
+        print(f"figure {figure}: {result.status}{sep}{result.message}{files}", file=stream)
+        for note in result.notes:
+            print(f"  ({note})", file=stream)
+        if result.detail:
+            print(result.detail, file=sys.stderr)
+    counts = {s: sum(r.status == s for r in results.values())
+              for s in ("drawn", "skipped", "failed")}
+    print(", ".join(f"{n} {s}" for s, n in counts.items()))
+    return 0 if counts["drawn"] and not counts["failed"] else 1
 
 
 def _add_export(sub: argparse._SubParsersAction) -> None:
@@ -380,7 +432,6 @@ def _add_export(sub: argparse._SubParsersAction) -> None:
 
 def _export(args: argparse.Namespace) -> int:
     import shutil
-    from pathlib import Path
 
     from .qtrain.study import TARGETS, load_dataset
     from .qtrain.target import accuracy
@@ -462,7 +513,6 @@ def _runs(args: argparse.Namespace) -> int:
 
 
 def _run_folder(text: str, runs_dir: str):
-    from pathlib import Path
 
     for folder in (Path(text), Path(runs_dir) / text):
         if (folder / "config.json").is_file():

@@ -1,7 +1,7 @@
 """An ORCA-protocol HTTP server that emulates PT-series photonic QPUs with the exact backend."""
 
 from .process import EmulatorProcess
-from .protocol import DeviceLimits, ProtocolError, encode_results, parse_submission
+from .protocol import DeviceLimits, ProtocolError, Submission, encode_results, parse_submission
 from .server import EmulatedQPU, EmulatorConfig, EmulatorServer, FaultModel, serve
 
 __all__ = [
@@ -12,6 +12,7 @@ __all__ = [
     "EmulatorServer",
     "FaultModel",
     "ProtocolError",
+    "Submission",
     "encode_results",
     "parse_submission",
     "serve",

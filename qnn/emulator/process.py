@@ -6,6 +6,8 @@ process than the client that talks to it.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import signal
 import subprocess
@@ -15,7 +17,7 @@ from types import TracebackType
 
 from ..photonics.noise import NoiseModel
 from .protocol import DeviceLimits
-from .server import FaultModel
+from .server import EmulatorConfig, FaultModel
 
 TOKEN_VARIABLE = "QNN_EMULATOR_TOKEN"
 
@@ -38,9 +40,13 @@ class EmulatorProcess:
         host: str = "127.0.0.1",
         startup_timeout: float = 60.0,
     ) -> None:
-        self.args = _command_line(
-            noise or NoiseModel(), limits or DeviceLimits(), faults or FaultModel(), seed, host
-        )
+        # settings travel as JSON on the child's stdin: data, not a command line to re-parse
+        config = EmulatorConfig(host=host, port=0, noise=noise or NoiseModel(),
+                                limits=limits or DeviceLimits(), faults=faults or FaultModel(),
+                                seed=seed)
+        settings = dataclasses.asdict(config)
+        del settings["token"]  # the token goes through the environment only
+        self.settings = json.dumps(settings)
         self._token, self.startup_timeout = token, startup_timeout
         self._process: subprocess.Popen[str] | None = None
         self.url = ""
@@ -59,14 +65,16 @@ class EmulatorProcess:
     def start(self) -> EmulatorProcess:
         env = {**os.environ, TOKEN_VARIABLE: self._token or ""}
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "qnn.cli", "emulator", *self.args],
+            [sys.executable, "-m", "qnn.cli", "emulator", "--config", "-"],
             env=env,
             text=True,
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             preexec_fn=_die_with_parent,
         )
+        self._process.stdin.write(self.settings)
+        self._process.stdin.close()
         self.url = self._await_url()
         return self
 
@@ -123,35 +131,3 @@ def _die_with_parent() -> None:
 
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
-
-
-def _command_line(
-    noise: NoiseModel, limits: DeviceLimits, faults: FaultModel, seed: int | None, host: str
-) -> list[str]:
-    noise_spec = ",".join(
-        f"{k}={':'.join(map(str, v)) if isinstance(v, list) else v}"
-        for k, v in noise.to_dict().items()
-    )
-    args = [
-        "--host",
-        host,
-        "--port",
-        "0",
-        "--noise",
-        noise_spec,
-        "--max-loops",
-        str(limits.max_loops),
-        "--max-samples",
-        str(limits.max_samples),
-        "--max-modes",
-        str(limits.max_modes),
-        "--max-photons",
-        str(limits.max_photons),
-        "--fail-rate",
-        str(faults.fail_rate),
-        "--faults",
-        ",".join(faults.kinds),
-        "--latency",
-        ",".join(map(str, faults.latency)),
-    ]
-    return args + (["--seed", str(seed)] if seed is not None else [])

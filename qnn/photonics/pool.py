@@ -5,25 +5,45 @@ from __future__ import annotations
 import re
 import threading
 import time
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..errors import QPUError, QPUTimeoutError
-from .backends.base import Backend, check_shots
+from .backends.base import AsyncBackend, Backend, check_shots
 from .circuit import TBICircuit
 from .histogram import Histogram
 
 # Errors that mean "this request is wrong", not "this QPU had a bad moment": never retried.
 _NOT_RETRYABLE = (ValueError, TypeError)
-# A QPU's HTTP 4xx answer (CUDA-Q: "HTTP POST Error - status code 401: ...") is the same
-# answer on every attempt: a wrong token or a refused request is not retried.
+# For errors that do not say themselves (``QPUError.retryable`` is None): a QPU's HTTP 4xx
+# answer ("status code 401: ...") is the same answer on every attempt.
 _CLIENT_ERROR = re.compile(r"status code 4\d\d\b")
 
 
 def _retryable(err: BaseException) -> bool:
+    """Whether another attempt can succeed: the error's own ``retryable`` where it has one."""
+    if isinstance(err, QPUError) and err.retryable is not None:
+        return err.retryable
     return not isinstance(err, _NOT_RETRYABLE) and not _CLIENT_ERROR.search(str(err))
+
+
+class _SubmissionKey:
+    """The ``Idempotency-Key`` of a job's next submission.
+
+    Kept after a failed submission, whose fate is unknown (its answer may have been lost
+    after the QPU created the job), so the retry is recognised as the same submission;
+    renewed once a submission was accepted, so a retry after the job failed or timed out is
+    a new job rather than the failed one again.
+    """
+
+    def __init__(self) -> None:
+        self.renew()
+
+    def renew(self) -> None:
+        self.value = f"qnn-{uuid.uuid4().hex}"
 
 
 @dataclass(frozen=True)
@@ -57,16 +77,26 @@ class QPUPool:
 
     Every QPU runs one job at a time, first come first served, as real hardware does;
     different QPUs run in parallel threads. A job that raises is retried up to
-    ``retries`` times with exponential back-off (input errors — ``ValueError``,
-    ``TypeError`` and a QPU's HTTP 4xx answers, e.g. a wrong token — are not retried);
-    one that does not finish within ``timeout`` seconds counts as failed (its late answer
-    is discarded, never attributed to another job).
-    When a QPU gives up on a job, its remaining jobs fail at once with the same cause.
+    ``retries`` times with exponential back-off, but only where another attempt can
+    succeed: a :class:`~qnn.errors.QPUError` says so in ``retryable`` (a wrong token, a
+    refused request, or a submission that may already run are not retried); otherwise
+    ``ValueError``, ``TypeError`` and HTTP 4xx answers are not. One attempt that does not
+    finish within ``timeout`` seconds counts as failed (its late answer is discarded, never
+    attributed to another job). When a QPU gives up on a job, its remaining jobs fail at
+    once with the same cause.
+
+    An :class:`~qnn.photonics.backends.AsyncBackend` (the ``orca`` backend) is submitted
+    to and polled in the QPU's worker thread: a timed-out job is cancelled, so nothing
+    polls it afterwards. Each job carries an ``idempotency_key``, reused when a submission
+    failed (it may have been created: a QPU honouring the key does not run it twice) and
+    renewed once a submission was accepted. Other backends run in a daemon thread that is
+    abandoned on time-out.
 
     Args:
         backends: one backend per QPU.
         retries: extra attempts per job after the first.
-        timeout: seconds one attempt may take, or ``None`` to wait forever.
+        timeout: seconds one attempt may wait for its results, or ``None`` to wait forever
+            (an asynchronous backend's submission is bounded by its own request time-out).
         backoff: seconds before the first retry; doubled each time, at most ``max_backoff``.
     """
 
@@ -181,11 +211,17 @@ class QPUPool:
         self, qpu: int, index: int, job: Job, seed: np.random.SeedSequence
     ) -> Histogram:
         last: BaseException | None = None
+        key = _SubmissionKey()
         for attempt in range(self.retries + 1):
             if attempt:
                 time.sleep(min(self.backoff * 2 ** (attempt - 1), self.max_backoff))
             try:
-                return self._attempt(qpu, index, job, seed)
+                backend = self.backends[qpu]
+                if isinstance(backend, AsyncBackend):
+                    hist = self._attempt_async(backend, qpu, index, job, key)
+                else:
+                    hist = self._attempt(qpu, index, job, seed)
+                return self._checked(hist, qpu, index, job)
             except Exception as err:  # noqa: BLE001 - any QPU-side failure may be transient
                 if not _retryable(err):
                     raise
@@ -197,6 +233,23 @@ class QPUPool:
             qpu_id=qpu,
             job=index,
         ) from last
+
+    def _attempt_async(
+        self, backend: AsyncBackend, qpu: int, index: int, job: Job, key: _SubmissionKey
+    ) -> Histogram:
+        """Submit and poll in this thread; a job that outlives ``timeout`` is cancelled."""
+        start = time.monotonic()
+        handle = backend.sample_async(
+            job.circuit, job.shots, detection=job.detection, idempotency_key=key.value
+        )
+        key.renew()  # accepted: from here on a retry is a new job, not this submission again
+        left = None if self.timeout is None else max(0.0, start + self.timeout - time.monotonic())
+        try:
+            return handle.get(timeout=left)
+        except QPUTimeoutError as err:
+            raise self._timeout_error(qpu, index) from err
+        finally:
+            handle.cancel()  # whatever happened, nothing polls this job any more
 
     def _attempt(self, qpu: int, index: int, job: Job, seed: np.random.SeedSequence) -> Histogram:
         """One call in a daemon thread, so a hung QPU cannot hold the caller past ``timeout``."""
@@ -217,14 +270,21 @@ class QPUPool:
         thread.start()
         thread.join(self.timeout)
         if thread.is_alive():
-            raise QPUTimeoutError(
-                f"QPU {qpu} did not finish job {index} within {self.timeout} s",
-                qpu_id=qpu,
-                job=index,
-            )
+            raise self._timeout_error(qpu, index)
         if "error" in box:
             raise box["error"]  # type: ignore[misc]
-        hist = box["result"]
+        return box["result"]  # type: ignore[return-value]
+
+    def _timeout_error(self, qpu: int, index: int) -> QPUTimeoutError:
+        return QPUTimeoutError(
+            f"QPU {qpu} did not finish job {index} within {self.timeout} s",
+            qpu_id=qpu,
+            job=index,
+            retryable=True,
+        )
+
+    @staticmethod
+    def _checked(hist: object, qpu: int, index: int, job: Job) -> Histogram:
         if not isinstance(hist, Histogram) or hist.shots != job.shots:
             raise QPUError(
                 f"QPU {qpu} answered job {index} with {hist!r}, expected a histogram "
@@ -240,17 +300,35 @@ def orca_pool(
     *,
     token: str | None = None,
     max_shots_per_request: int = 5000,
+    client: str = "http",
+    request_timeout: float | None = None,
     **pool_options: object,
 ) -> QPUPool:
     """A pool over ORCA QPUs: one ``orca`` backend per URL (``ORCA_ACCESS_URL`` by default).
 
-    ``pool_options`` go to :class:`QPUPool` (``retries``, ``timeout``, ``backoff``, ...).
+    The client defaults to ``"http"``, not CUDA-Q's, because a pool retries: a submission
+    whose answer is lost (the job may already run) can only be resubmitted safely with an
+    ``Idempotency-Key``, which CUDA-Q's client cannot send. With ``client="cudaq"`` such
+    failures are not retried and fail the job.
+
+    Args:
+        urls: QPU URLs, as for :class:`~qnn.photonics.backends.orca.OrcaBackend`.
+        token: bearer token (never shown).
+        max_shots_per_request: largest ``n_samples`` of one request.
+        client: ``"http"`` or ``"cudaq"``, which submits (both poll through our client).
+        request_timeout: seconds one HTTP request may take; ``None``: the pool's
+            ``timeout``, at most 30 s.
+        pool_options: go to :class:`QPUPool` (``retries``, ``timeout``, ``backoff``, ...).
     """
     from .backends.orca import OrcaBackend, parse_urls
 
+    if request_timeout is None:
+        timeout = pool_options.get("timeout")
+        request_timeout = 30.0 if timeout is None else min(30.0, float(timeout))
     parsed = parse_urls(urls)
     backends = [
-        OrcaBackend(parsed, qpu_id=i, max_shots_per_request=max_shots_per_request, token=token)
+        OrcaBackend(parsed, qpu_id=i, max_shots_per_request=max_shots_per_request, token=token,
+                    client=client, request_timeout=request_timeout)
         for i in range(len(parsed))
     ]
     return QPUPool(backends, **pool_options)

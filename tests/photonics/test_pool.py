@@ -8,6 +8,7 @@ import pytest
 
 from qnn.errors import QPUError, QPUTimeoutError
 from qnn.photonics import get_backend, random_tbi
+from qnn.photonics.backends import AsyncBackend
 from qnn.photonics.pool import Job, PoolError, QPUPool
 
 
@@ -143,3 +144,89 @@ def test_the_pool_is_a_registered_backend(monkeypatch):
         get_backend("pool", retries=1)
     from qnn.emulator import ProtocolError
     assert issubclass(ProtocolError, QnnError) and issubclass(PoolError, QnnError)
+
+
+class Handle:
+    """A submitted job of :class:`Remote`: ``"ok"``, ``"hang"`` (until cancelled) or
+    ``"fail"`` (the job ran and failed)."""
+
+    def __init__(self, outcome, hist):
+        self.outcome, self.hist = outcome, hist
+        self.cancelled = threading.Event()
+        self.polling = False
+
+    def get(self, timeout=None):
+        if self.outcome == "fail":
+            raise QPUError("detector readout failed", qpu_id=0, retryable=True)
+        if self.outcome == "hang":
+            self.polling = True
+            self.cancelled.wait(timeout)
+            self.polling = False
+            raise QPUTimeoutError("not finished", qpu_id=0, retryable=True)
+        return self.hist
+
+    def cancel(self):
+        self.cancelled.set()
+
+
+class Remote:
+    """An asynchronous backend double: one scripted outcome per submission, in order.
+
+    Submission outcomes: ``"lost"`` (its answer was lost: retryable), ``"final"`` (not
+    retryable); job outcomes as :class:`Handle`. Records every key and handle.
+    """
+
+    name = "remote"
+
+    def __init__(self, *script):
+        self.script, self.keys, self.handles = list(script), [], []
+        self.inner = get_backend("exact")
+
+    def sample(self, circuit, shots, *, seed=None, detection="pnr"):
+        raise AssertionError("the pool must submit asynchronously")
+
+    def sample_batch(self, circuit, shots, *, seed=None, detection="pnr"):
+        raise AssertionError("the pool must submit asynchronously")
+
+    def sample_async(self, circuit, shots, qpu_id=None, *, detection="pnr",
+                     idempotency_key=None):
+        self.keys.append(idempotency_key)
+        outcome = self.script.pop(0) if self.script else "ok"
+        if outcome in ("lost", "final"):
+            raise QPUError(f"submission {outcome}", qpu_id=0, retryable=outcome == "lost")
+        handle = Handle(outcome, self.inner.sample(circuit, shots, seed=0, detection=detection))
+        self.handles.append(handle)
+        return handle
+
+
+def test_a_timed_out_async_job_is_cancelled_and_resubmitted_as_a_new_job():
+    qpu = Remote("hang", "ok")
+    assert isinstance(qpu, AsyncBackend)
+    threads = threading.active_count()
+    hist = QPUPool([qpu], retries=1, timeout=0.2, backoff=0.01).sample(circuits(1)[0], 20)
+    assert hist.shots == 20
+    hung, done = qpu.handles
+    assert hung.cancelled.is_set() and not hung.polling and done.cancelled.is_set()
+    assert qpu.keys[0] != qpu.keys[1]  # the first was accepted: a retry is another job
+    assert threading.active_count() == threads  # nothing left waiting on the hung job
+
+
+def test_a_lost_submission_is_retried_with_the_same_key():
+    qpu = Remote("lost", "lost", "ok")
+    assert QPUPool([qpu], retries=2, backoff=0.01).sample(circuits(1)[0], 20).shots == 20
+    assert len(set(qpu.keys)) == 1 and len(qpu.keys) == 3
+    assert qpu.keys[0].startswith("qnn-")
+
+
+def test_a_failed_job_gets_a_new_key_and_keys_differ_between_jobs():
+    qpu = Remote("fail", "ok", "ok")
+    QPUPool([qpu], retries=1, backoff=0.01).run([Job(c, 5) for c in circuits(2)])
+    assert len(set(qpu.keys)) == 3
+
+
+def test_an_error_that_says_it_is_final_is_not_retried():
+    """``retryable=False`` wins over the type-based rules (which would retry a QPUError)."""
+    qpu = Remote("final", "ok")
+    with pytest.raises(PoolError, match="submission final") as info:
+        QPUPool([qpu], retries=3, backoff=0.01).sample(circuits(1)[0], 5)
+    assert len(qpu.keys) == 1 and info.value.__cause__.retryable is False

@@ -41,6 +41,47 @@ class Backend(Protocol):
 
 
 @runtime_checkable
+class JobHandle(Protocol):
+    """A submitted job: wait for its histogram, or stop waiting for it."""
+
+    def get(self, timeout: float | None = None) -> Histogram:
+        """The histogram, waiting at most ``timeout`` seconds (``None``: no limit).
+
+        Raises:
+            QPUTimeoutError: if the job did not finish in time (nothing keeps waiting).
+            QPUError: if the job failed; its ``retryable`` says whether resubmitting helps.
+        """
+        ...
+
+    def cancel(self) -> None:
+        """Stop waiting now, from any thread: a ``get`` in progress or later raises."""
+        ...
+
+
+@runtime_checkable
+class AsyncBackend(Backend, Protocol):
+    """A backend that submits and returns at once, e.g. a QPU behind a network."""
+
+    def sample_async(
+        self,
+        circuit: TBICircuit,
+        shots: int,
+        qpu_id: int | None = None,
+        *,
+        detection: str = "pnr",
+        idempotency_key: str | None = None,
+    ) -> JobHandle:
+        """Submit an unbatched circuit; ``idempotency_key`` names the submission, so that
+        resubmitting it with the same key cannot run it twice where the backend supports it.
+
+        Raises:
+            QPUError: if the submission failed; ``retryable`` says whether to submit again
+                (with the same key).
+        """
+        ...
+
+
+@runtime_checkable
 class ProbabilityBackend(Backend, Protocol):
     """A backend that also gives exact output probabilities."""
 
