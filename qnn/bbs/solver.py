@@ -9,7 +9,7 @@ import torch
 
 from ..photonics.backends.base import Backend, ProbabilityBackend
 from ..photonics.circuit import TBICircuit
-from ..photonics.fock import n_fock_states
+from ..photonics.cost import check, fock_states
 from ..photonics.histogram import Histogram
 from ..problems.qubo import QUBO
 from .config import BBSConfig
@@ -71,13 +71,10 @@ class BBSSolver:
             raise TypeError(
                 f"BBSConfig.gradient='exact' needs a ProbabilityBackend, got {self.backend!r}"
             )
-        size = n_fock_states(self.n_modes, sum(self.input_state))
-        if size > MAX_EXACT_STATES:
-            raise ValueError(
-                f"BBSConfig.gradient='exact' needs the full distribution of {self.n_modes} modes"
-                f" and {sum(self.input_state)} photons ({size:,} Fock states, above"
-                f" {MAX_EXACT_STATES:,}); lower max_modes or use gradient='two_term_shift'"
-            )
+        m, n = self.n_modes, sum(self.input_state)
+        check("fock_states", fock_states(m, n),
+              f"BBSConfig.gradient='exact' over {m} modes / {n} photons", limit=MAX_EXACT_STATES,
+              remedy="lower max_modes or use gradient='two_term_shift'")
 
     @property
     def n_bits(self) -> int:

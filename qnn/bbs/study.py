@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..photonics.backends.base import Backend
-from ..photonics.cost import check
+from ..photonics.cost import check_tasks
 from ..problems import (
     QUBO,
     cpsat_optimum,
@@ -77,11 +77,13 @@ class StudySpec:
         if not sizes or any(not isinstance(s, int) or s < 4 for s in sizes):
             raise ValueError(f"sizes={list(sizes)} must be integers >= 4")
         object.__setattr__(self, "sizes", sizes)
-        if not isinstance(self.instances, int) or self.instances < 1:
+        if isinstance(self.instances, bool) or not isinstance(self.instances, int) \
+                or self.instances < 1:
             raise ValueError(f"instances={self.instances!r} must be a positive integer")
-        check("tasks", len(self.problems) * len(sizes) * self.instances * len(self.methods),
-              f"bbs study of instances={self.instances:,} x {len(sizes)} sizes x "
-              f"{len(self.problems)} problems x {len(self.methods)} methods")
+        # Before tasks() lists them: ten billion instances would fill memory first.
+        check_tasks(len(self.problems) * len(sizes) * self.instances * len(self.methods),
+                    f"bbs study of instances={self.instances:,} x {len(sizes)} sizes x "
+                    f"{len(self.problems)} problems x {len(self.methods)} methods")
         if not isinstance(self.checkpoint_every, int) or self.checkpoint_every < 1:
             raise ValueError(f"checkpoint_every={self.checkpoint_every!r} must be >= 1")
         if not (isinstance(self.optimum_time_limit, int | float)

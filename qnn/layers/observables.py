@@ -9,6 +9,7 @@ import torch
 from torch import Tensor
 
 from ..photonics import Histogram, fock_basis, pack_patterns
+from ..photonics.cost import check
 
 OBSERVABLES = ("mean_photons", "clicks", "correlations", "probabilities")
 
@@ -25,6 +26,9 @@ def reference_patterns(n_modes: int, n_photons: int, detection: str) -> np.ndarr
     ``threshold``."""
     if detection == "pnr":
         return np.asarray(fock_basis(n_modes, n_photons))
+    # Every one of the 2^M click patterns is listed first: held to the Fock-state limit.
+    check("fock_states", 2**n_modes, f"threshold outcomes of {n_modes} modes",
+          unit="click patterns")
     bits = np.array([[(k >> (n_modes - 1 - m)) & 1 for m in range(n_modes)]
                      for k in range(1 << n_modes)], dtype=np.uint8)
     return bits[bits.sum(axis=1) <= n_photons]

@@ -14,14 +14,32 @@ from torch import Tensor
 AngleLike = Sequence[float] | np.ndarray | Tensor
 
 
+def check_loop_lengths(n_modes: int, loop_lengths: Sequence[int]) -> tuple[int, ...]:
+    """``loop_lengths`` as ints, each in ``[1, n_modes - 1]``, else a ValueError naming it."""
+    if len(loop_lengths) == 0:
+        raise ValueError("loop_lengths is empty: a TBI needs at least one delay line")
+    loops = _as_counts("loop_lengths", loop_lengths, low=1)
+    for i, length in enumerate(loops):
+        if length >= n_modes:
+            raise ValueError(
+                f"loop_lengths[{i}]={length} is outside [1, {n_modes - 1}] for {n_modes} modes"
+            )
+    return loops
+
+
 def n_beam_splitters(n_modes: int, loop_lengths: Sequence[int]) -> int:
-    """Number of beam splitters of a TBI: ``sum(n_modes - l for l in loop_lengths)``."""
-    return sum(n_modes - length for length in loop_lengths)
+    """Number of beam splitters of a TBI: ``sum(n_modes - l for l in loop_lengths)``.
+
+    Raises:
+        ValueError: for a loop outside ``[1, n_modes - 1]`` (it would count negatively).
+    """
+    return sum(n_modes - length for length in check_loop_lengths(n_modes, loop_lengths))
 
 
 def beam_splitter_pairs(n_modes: int, loop_lengths: Sequence[int]) -> list[tuple[int, int]]:
     """The ``(i, i + l)`` bin pairs in CUDA-Q's order: loop by loop, ``i`` rising."""
-    return [(i, i + length) for length in loop_lengths for i in range(n_modes - length)]
+    loops = check_loop_lengths(n_modes, loop_lengths)
+    return [(i, i + length) for length in loops for i in range(n_modes - length)]
 
 
 def tbi_unitary(
@@ -61,14 +79,14 @@ def _as_angles(name: str, values: AngleLike, n_bs: int) -> Tensor:
         array = np.asarray(values)
         if array.dtype.kind == "c":
             raise ValueError(f"{name} holds complex numbers; angles are real (radians)")
-        try:
-            array = array.astype(np.float64)
-        except (TypeError, ValueError):
-            raise ValueError(f"{name} must hold real numbers (radians)") from None
-        values = torch.as_tensor(array)
+        if array.dtype.kind not in "iuf":  # bools, strings and objects are no angles
+            raise ValueError(f"{name} must hold real numbers (radians), got dtype {array.dtype}")
+        values = torch.as_tensor(array.astype(np.float64))
     angles = values
     if angles.is_complex():
         raise ValueError(f"{name} is a complex tensor; angles are real (radians)")
+    if angles.dtype == torch.bool:
+        raise ValueError(f"{name} is a bool tensor; angles are real (radians)")
     if not angles.is_floating_point():
         angles = angles.to(torch.float64)
     if angles.ndim == 0 or angles.shape[-1] != n_bs:
@@ -81,8 +99,12 @@ def _as_angles(name: str, values: AngleLike, n_bs: int) -> Tensor:
 
 
 def _as_counts(name: str, values: Sequence[int], *, low: int) -> tuple[int, ...]:
+    if getattr(values, "dtype", None) in (torch.bool, np.dtype(bool)):
+        raise ValueError(f"{name} is a bool array; give integer counts")
     out = []
     for i, value in enumerate(values):
+        if isinstance(value, bool | np.bool_):  # operator.index(True) is 1: a mistake, not a count
+            raise ValueError(f"{name}[{i}]={value!r} is not an integer")
         try:
             count = operator.index(value)
         except TypeError:
@@ -91,6 +113,30 @@ def _as_counts(name: str, values: Sequence[int], *, low: int) -> tuple[int, ...]
             raise ValueError(f"{name}[{i}]={count} is below {low}")
         out.append(count)
     return tuple(out)
+
+
+def check_interferometer(
+    input_state: Sequence[int], loop_lengths: Sequence[int]
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """``(input_state, loop_lengths)`` of a TBI as int tuples, or a ValueError naming the field.
+
+    Photon counts are integers >= 0 (not bools) with at least one photon; every loop lies
+    in ``[1, n_modes - 1]``.
+    """
+    if len(input_state) == 0:
+        raise ValueError("input_state is empty: give photons per time bin, e.g. (1, 0, 1, 0)")
+    state = _as_counts("input_state", input_state, low=0)
+    if sum(state) == 0:
+        raise ValueError(f"input_state={state} holds no photons")
+    return state, check_loop_lengths(len(state), loop_lengths)
+
+
+def _check_broadcast(bs_batch: tuple[int, ...], ps_batch: tuple[int, ...]) -> None:
+    """NumPy broadcasting of the two batch shapes, checked by hand so that the error is ours."""
+    for a, b in zip(reversed(bs_batch), reversed(ps_batch), strict=False):
+        if a != b and 1 not in (a, b):
+            raise ValueError(f"ps_angles batch shape {ps_batch} does not broadcast with"
+                             f" bs_angles batch shape {bs_batch}")
 
 
 @dataclass(frozen=True, eq=False)
@@ -115,32 +161,14 @@ class TBICircuit:
     ps_angles: Tensor | None = field(default=None)
 
     def __post_init__(self) -> None:
-        if len(self.input_state) == 0:
-            raise ValueError("input_state is empty: give photons per time bin, e.g. (1, 0, 1, 0)")
-        object.__setattr__(self, "input_state", _as_counts("input_state", self.input_state, low=0))
-        if self.n_photons == 0:
-            raise ValueError(f"input_state={self.input_state} holds no photons")
-        if len(self.loop_lengths) == 0:
-            raise ValueError("loop_lengths is empty: a TBI needs at least one delay line")
-        loops = _as_counts("loop_lengths", self.loop_lengths, low=1)
-        for i, length in enumerate(loops):
-            if length >= self.n_modes:
-                raise ValueError(
-                    f"loop_lengths[{i}]={length} is outside [1, {self.n_modes - 1}]"
-                    f" for {self.n_modes} modes"
-                )
+        state, loops = check_interferometer(self.input_state, self.loop_lengths)
+        object.__setattr__(self, "input_state", state)
         object.__setattr__(self, "loop_lengths", loops)
         n_bs = self.n_beam_splitters
         object.__setattr__(self, "bs_angles", _as_angles("bs_angles", self.bs_angles, n_bs))
         if self.ps_angles is not None:
             ps = _as_angles("ps_angles", self.ps_angles, n_bs)
-            try:
-                torch.broadcast_shapes(self.bs_angles.shape, ps.shape)
-            except RuntimeError:
-                raise ValueError(
-                    f"ps_angles batch shape {tuple(ps.shape[:-1])} does not broadcast"
-                    f" with bs_angles batch shape {tuple(self.bs_angles.shape[:-1])}"
-                ) from None
+            _check_broadcast(tuple(self.bs_angles.shape[:-1]), tuple(ps.shape[:-1]))
             object.__setattr__(self, "ps_angles", ps)
 
     @property
@@ -240,7 +268,7 @@ def random_tbi(
     """
     rng = np.random.default_rng(rng)
     input_state = [(i + 1) % 2 for i in range(n_modes)]
-    n_bs = max(n_beam_splitters(n_modes, loop_lengths), 0)
+    n_bs = n_beam_splitters(n_modes, loop_lengths)
     TBICircuit(input_state, loop_lengths, np.zeros(n_bs))  # validates before drawing angles
     bs = rng.uniform(0, 2 * np.pi, (*batch, n_bs))
     ps = rng.uniform(-np.pi, np.pi, (*batch, n_bs)) if phases else None

@@ -30,27 +30,37 @@ Conventions: ``unitary[out_mode, in_mode]`` (columns are input modes) and
 ``input_state[m]`` is the photon number in input mode ``m``.  All randomness comes
 from the ``numpy.random.Generator`` passed in; each sample consumes its own
 pre-drawn permutation and uniforms, so results do not depend on the thread count.
+
+Ctrl-C: numba code never checks for signals. Work above ``_CALL_WORK`` operations runs in
+chunks of samples on worker threads while the calling thread waits, so Python handles the
+signal at once; the kernels then stop at their next read of a shared stop flag (between
+samples and every ``_STOP_EVERY`` Gray-code steps, so within milliseconds even inside one
+sample of 30 photons) and ``KeyboardInterrupt`` propagates.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 import os
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import numba
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import intrinsic
 
-from .cost import check
+from .cost import check_sampler, sampler_work
 
 __all__ = ["clifford_sample", "permanent"]
 
 _LANES = 16  # sign vectors evaluated side by side (16 float64: two AVX-512 registers)
 _BATCH = 1 << 16  # samples whose randomness is drawn from ``rng`` at once
 _CHUNKS_PER_THREAD = 8  # work items per thread and batch, for load balance
-_MIN_PARALLEL_SAMPLES = 64  # fewer samples run on the calling thread
+_MIN_PARALLEL_SAMPLES = 64  # fewer samples (of little work) run on the calling thread
+_CALL_WORK = 5e7  # estimated operations (shots · N · 2^N) per kernel call: well under 0.1 s
+_STOP_EVERY = 1 << 10  # Gray-code steps between reads of the stop flag
 _UNITARY_ATOL = {"single": 1e-4, "double": 1e-6}  # max |U^dagger U - I| by input precision
 
 
@@ -131,6 +141,22 @@ def _scratch_shapes(n_modes, n_photons):
 
 
 # --------------------------------------------------------------------------- kernels
+
+
+@intrinsic
+def _stop_requested(typingctx, flag):
+    """``flag[0] != 0``, read by an atomic load: unlike a plain load, LLVM may not hoist it out
+    of a loop, so a kernel sees the calling thread's write while it runs."""
+    if not (isinstance(flag, types.Array) and flag.dtype == types.int64):
+        return None
+
+    def codegen(context, builder, signature, args):
+        array = context.make_array(signature.args[0])(context, builder, args[0])
+        value = builder.load_atomic(array.data, "monotonic", 8)
+        return builder.icmp_signed("!=", value, value.type(0))
+
+    return types.boolean(flag), codegen
+
 
 
 @njit(cache=True)
@@ -272,7 +298,7 @@ def _accumulate_all_but_one(k, weight, floats):
 
 
 @njit(cache=True)
-def _gray_walk(ar, ai, k, binom, ints, floats, n_gray):
+def _gray_walk(ar, ai, k, binom, ints, floats, n_gray, stop):
     """Walk the Gray digits in reflected mixed-radix Gray order, accumulating every lane.
 
     Each step changes one digit ``c_t`` by one, i.e. flips the sign of one copy of
@@ -288,6 +314,8 @@ def _gray_walk(ar, ai, k, binom, ints, floats, n_gray):
         direction[p] = 1
     weight = 1.0
     for step in range(n_steps):
+        if step % _STOP_EVERY == 0 and _stop_requested(stop):
+            return  # the sample is discarded
         _accumulate_all_but_one(k, weight, floats)
         if step == n_steps - 1:
             break
@@ -306,7 +334,7 @@ def _gray_walk(ar, ai, k, binom, ints, floats, n_gray):
 
 
 @njit(cache=True)
-def _minor_permanents(ar, ai, k, binom, ints, floats, n_distinct):
+def _minor_permanents(ar, ai, k, binom, ints, floats, n_distinct, stop):
     """Glynn sums for all column-deleted minors of ``A[drawn rows, :k]``, ``k >= 2``.
 
     Writes ``c * Per(A[rows, {0..k-1} \\ {l}])`` for ``l < k`` to ``floats[_MINOR_R/_I]``,
@@ -330,7 +358,7 @@ def _minor_permanents(ar, ai, k, binom, ints, floats, n_distinct):
     acc_r, acc_i = floats[_ACC_R], floats[_ACC_I]
     acc_r[: k * _LANES] = 0.0
     acc_i[: k * _LANES] = 0.0
-    _gray_walk(ar, ai, k, binom, ints, floats, n_gray)
+    _gray_walk(ar, ai, k, binom, ints, floats, n_gray, stop)
     for j in range(k):
         total_r = 0.0
         total_i = 0.0
@@ -366,7 +394,7 @@ def _draw_mode(ar, ai, k, floats, u):
 
 
 @njit(cache=True)
-def _sample_one(unitary, cols, uniforms, binom, a_parts, ints, floats, counts):
+def _sample_one(unitary, cols, uniforms, binom, a_parts, ints, floats, counts, stop):
     """One Algorithm-B sample into ``counts`` (length M); ``cols`` are the permuted photon columns.
 
     ``a_parts`` is ``(2, M, N)`` scratch for the real and imaginary parts of ``A``.
@@ -386,7 +414,7 @@ def _sample_one(unitary, cols, uniforms, binom, a_parts, ints, floats, counts):
     floats[_MINOR_I, 0] = 0.0
     for k in range(1, n_photons + 1):
         if k > 1:
-            _minor_permanents(ar, ai, k, binom, ints, floats, n_distinct)
+            _minor_permanents(ar, ai, k, binom, ints, floats, n_distinct, stop)
         mode = _draw_mode(ar, ai, k, floats, uniforms[k - 1])
         counts[mode] += 1
         if slot[mode] < 0:
@@ -398,10 +426,11 @@ def _sample_one(unitary, cols, uniforms, binom, a_parts, ints, floats, counts):
 
 
 @njit(cache=True, nogil=True)
-def _sample_range(unitary, cols, uniforms, int_shape, float_shape, out):
+def _sample_range(unitary, cols, uniforms, int_shape, float_shape, out, stop):
     """Fill ``out[s]`` with the sample drawn from column order ``cols[s]`` and ``uniforms[s]``.
 
-    Runs without the GIL, so several ranges can be sampled by Python threads at once.
+    Runs without the GIL, so several ranges can be sampled by Python threads at once, and
+    returns early (leaving ``out`` partly filled) once ``stop[0]`` is set.
     """
     n_samples, n_photons = cols.shape
     binom = _binomial_table(n_photons)
@@ -409,7 +438,9 @@ def _sample_range(unitary, cols, uniforms, int_shape, float_shape, out):
     ints = np.zeros(int_shape, dtype=np.int64)
     floats = np.zeros(float_shape)
     for s in range(n_samples):
-        _sample_one(unitary, cols[s], uniforms[s], binom, a_parts, ints, floats, out[s])
+        if _stop_requested(stop):
+            return
+        _sample_one(unitary, cols[s], uniforms[s], binom, a_parts, ints, floats, out[s], stop)
 
 
 @functools.cache
@@ -418,25 +449,39 @@ def _executor(pid, n_threads):
     return ThreadPoolExecutor(max_workers=n_threads, thread_name_prefix=f"clifford-{pid}")
 
 
-def _sample_parallel(unitary, cols, uniforms, out):
+def _sample_chunks(unitary, cols, uniforms, out):
     """``_sample_range`` over contiguous chunks of samples, ``NUMBA_NUM_THREADS`` at a time.
 
-    A sample's result depends only on its own ``cols``/``uniforms`` row, so the output
-    is the same for any number of threads.
+    Work of less than one call (``_CALL_WORK``) that one thread would do anyway runs on the
+    calling thread. Everything else runs on worker threads in chunks of at most one call's
+    work, so the calling thread only waits and handles Ctrl-C at once: it then sets the
+    stop flag, waits for the running chunks to see it and re-raises. A sample's result
+    depends only on its own ``cols``/``uniforms`` row, so the output is the same for any
+    chunking and thread count.
     """
     n_samples, n_photons = cols.shape
     shapes = _scratch_shapes(unitary.shape[0], n_photons)
+    stop = np.zeros(1, dtype=np.int64)
+    per_sample = sampler_work(1, n_photons)
     n_threads = numba.config.NUMBA_NUM_THREADS
-    if n_threads == 1 or n_samples < _MIN_PARALLEL_SAMPLES:
-        _sample_range(unitary, cols, uniforms, *shapes, out)
+    one_thread = n_threads == 1 or n_samples < _MIN_PARALLEL_SAMPLES
+    if one_thread and n_samples * per_sample <= _CALL_WORK:
+        _sample_range(unitary, cols, uniforms, *shapes, out, stop)
         return
-    bounds = np.linspace(0, n_samples, min(n_samples, _CHUNKS_PER_THREAD * n_threads) + 1)
-    bounds = bounds.astype(np.int64)
+    size = max(1, min(int(_CALL_WORK // per_sample),
+                      math.ceil(n_samples / (_CHUNKS_PER_THREAD * n_threads))))
     pool = _executor(os.getpid(), n_threads)
-    jobs = [pool.submit(_sample_range, unitary, cols[a:b], uniforms[a:b], *shapes, out[a:b])
-            for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
-    for job in jobs:
-        job.result()
+    jobs = [pool.submit(_sample_range, unitary, cols[a:a + size], uniforms[a:a + size], *shapes,
+                        out[a:a + size], stop) for a in range(0, n_samples, size)]
+    try:
+        for job in jobs:
+            job.result()
+    except BaseException:  # KeyboardInterrupt above all: stop the workers before re-raising
+        stop[0] = 1
+        for job in jobs:
+            job.cancel()
+        wait(jobs)
+        raise
 
 
 # --------------------------------------------------------------------------- public API
@@ -496,8 +541,7 @@ def clifford_sample(unitary: np.ndarray, input_state: Sequence[int], shots: int,
     u, photon_cols = _validate(unitary, input_state, shots)
     n_modes = u.shape[0]
     n_photons = photon_cols.shape[0]
-    check("sampler_work", shots * n_photons * 2.0**n_photons,
-          f"Clifford–Clifford sampling of {shots:,} shots of {n_photons} photons")
+    check_sampler(shots, n_photons)
     out = np.zeros((shots, n_modes), dtype=np.int64)
     if n_photons == 0 or shots == 0:
         return out
@@ -505,5 +549,5 @@ def clifford_sample(unitary: np.ndarray, input_state: Sequence[int], shots: int,
         stop = min(start + _BATCH, shots)
         cols = rng.permuted(np.broadcast_to(photon_cols, (stop - start, n_photons)), axis=1)
         uniforms = rng.random((stop - start, n_photons))
-        _sample_parallel(u, np.ascontiguousarray(cols), uniforms, out[start:stop])
+        _sample_chunks(u, np.ascontiguousarray(cols), uniforms, out[start:stop])
     return out

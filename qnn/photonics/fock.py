@@ -14,6 +14,8 @@ import numpy as np
 
 from .cost import check_fock_space
 
+MAX_PHOTONS = 255  # patterns hold uint8 counts per mode
+
 
 def n_fock_states(n_modes: int, n_photons: int) -> int:
     """Number of occupation patterns of ``n_photons`` in ``n_modes``: ``C(M + N - 1, N)``."""
@@ -36,12 +38,24 @@ def _basis(n_modes: int, n_photons: int) -> np.ndarray:
     return out
 
 
+def check_photons(n_photons: int) -> int:
+    """``n_photons``, or a ValueError above :data:`MAX_PHOTONS` (patterns store uint8 counts)."""
+    if n_photons > MAX_PHOTONS:
+        raise ValueError(f"{n_photons} photons exceed {MAX_PHOTONS}, the most a pattern "
+                         "stores per mode (uint8)")
+    return n_photons
+
+
 def fock_basis(n_modes: int, n_photons: int) -> np.ndarray:
-    """All patterns as a read-only ``(C(M+N-1, N), M)`` uint8 array in basis order."""
+    """All patterns as a read-only ``(C(M+N-1, N), M)`` uint8 array in basis order.
+
+    Raises:
+        CostLimitError: above ``QNN_MAX_FOCK_STATES`` patterns (see :mod:`.cost`), before
+            anything is allocated: 40 modes / 20 photons would be 2.8e15 patterns.
+    """
     n_fock_states(n_modes, n_photons)  # validates
-    check_fock_space(n_modes, n_photons)  # before allocating: 40 modes / 20 photons is 1e15
-    if n_photons > 255:
-        raise ValueError(f"n_photons={n_photons} exceeds 255, the uint8 pattern limit")
+    check_fock_space(n_modes, n_photons)
+    check_photons(n_photons)
     return _basis(n_modes, n_photons)
 
 

@@ -22,7 +22,7 @@ Order of application: distinguishability (in the network), loss, detection, dark
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 
@@ -93,22 +93,24 @@ class NoiseModel:
         """Pairwise internal-state overlap ``x = sqrt(indistinguishability)``."""
         return math.sqrt(self.indistinguishability)
 
-    def indistinguishable_groups(self, n_photons: int) -> list[tuple[tuple[int, ...], float]]:
-        """The mixture over which photons interfere: ``[(photon indices, weight), ...]``.
+    def indistinguishable_groups(self, n_photons: int) -> Iterator[tuple[tuple[int, ...], float]]:
+        """The mixture over which photons interfere: ``(photon indices, weight)`` pairs.
 
         Subsets of fewer than two photons all behave as fully distinguishable photons, so
-        they are merged into one ``()`` term; weights sum to 1.
+        they are merged into one ``()`` term; weights sum to 1. The ``2^N - N`` terms are
+        generated one at a time: check their cost first
+        (:func:`qnn.photonics.cost.check_mixture`).
         """
         x = self.overlap
         if x == 1.0:
-            return [(tuple(range(n_photons)), 1.0)]
-        singles = (1 - x) ** n_photons + n_photons * x * (1 - x) ** (n_photons - 1)
-        groups = [((), singles)]
+            yield tuple(range(n_photons)), 1.0
+            return
+        yield (), (1 - x) ** n_photons + n_photons * x * (1 - x) ** (n_photons - 1)
         for size in range(2, n_photons + 1):
             weight = x**size * (1 - x) ** (n_photons - size)
             if weight > 0.0:
-                groups += [(subset, weight) for subset in combinations(range(n_photons), size)]
-        return groups
+                for subset in combinations(range(n_photons), size):
+                    yield subset, weight
 
     def to_dict(self) -> dict[str, float | list[float]]:
         """Plain values for records (HDF5 attributes, Sacred configs)."""

@@ -16,8 +16,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .cost import check_fock_space
-from .fock import fock_basis, n_fock_states, parent_table
+from .cost import check_slos
+from .fock import check_photons, fock_basis, n_fock_states, parent_table
 
 # Above this many gathered elements the step loops over modes instead of gathering all at once.
 _GATHER_BUDGET = 1 << 24
@@ -145,6 +145,7 @@ def fock_amplitudes(unitary: Tensor, input_state: tuple[int, ...]) -> Tensor:
     """
     n_modes = unitary.shape[-1]
     modes = photon_modes(input_state)
+    check_simulation(unitary, len(modes))
     coeffs = torch.ones(*unitary.shape[:-2], 1, dtype=unitary.dtype, device=unitary.device)
     for k, mode in enumerate(modes, start=1):
         coeffs = add_photon(coeffs, unitary[..., :, mode], k)
@@ -166,6 +167,7 @@ def distinguishable_probabilities(unitary: Tensor, input_state: tuple[int, ...])
     Each photon goes to mode ``i`` independently with probability ``|U[i, s]|²``; the
     distribution of the summed pattern is built with the same photon-by-photon step.
     """
+    check_simulation(unitary, sum(input_state))
     weights = unitary.real**2 + unitary.imag**2
     probs = torch.ones(*unitary.shape[:-2], 1, dtype=weights.dtype, device=unitary.device)
     for k, mode in enumerate(photon_modes(input_state), start=1):
@@ -173,14 +175,10 @@ def distinguishable_probabilities(unitary: Tensor, input_state: tuple[int, ...])
     return probs
 
 
-MAX_PHOTONS = 255
-
-
-def check_size(n_modes: int, n_photons: int, limit: int) -> int:
-    """Fock-space size, or a CostLimitError when it exceeds ``limit`` states (the backend's
-    ``max_states``; see :mod:`qnn.photonics.cost`)."""
-    n_fock_states(n_modes, n_photons)  # validates
-    if n_photons > MAX_PHOTONS:  # checked here, before photons are added one by one
-        raise ValueError(f"{n_photons} photons exceed {MAX_PHOTONS}, the most a pattern "
-                         "stores per mode (uint8)")
-    return check_fock_space(n_modes, n_photons, limit)
+def check_simulation(unitary: Tensor, n_photons: int) -> int:
+    """Fock states of a SLOS run on ``unitary`` ``(*batch, M, M)``, refused by the cost guard
+    (:func:`qnn.photonics.cost.check_slos`) before any step allocates."""
+    check_photons(n_photons)
+    batch = math.prod(unitary.shape[:-2])
+    itemsize = torch.empty((), dtype=unitary.dtype).element_size()
+    return check_slos(unitary.shape[-1], n_photons, batch, itemsize)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from ..photonics.circuit import TBICircuit, n_beam_splitters
+from ..photonics.circuit import TBICircuit, check_interferometer, n_beam_splitters
 from .mapping import (
     PhotonicDistribution,
     joint_distribution,
@@ -26,6 +26,13 @@ class QPUSpec:
 
     input_state: tuple[int, ...]
     loop_lengths: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        # The circuit's checks now, before n_bs sizes a tensor (a loop as long as the
+        # interferometer would give a negative count).
+        state, loops = check_interferometer(self.input_state, self.loop_lengths)
+        object.__setattr__(self, "input_state", state)
+        object.__setattr__(self, "loop_lengths", loops)
 
     @property
     def n_bs(self) -> int:

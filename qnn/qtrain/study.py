@@ -61,10 +61,7 @@ class DQNNSpec:
             raise ValueError(f"bond_dims={list(self.bond_dims)} must be positive integers")
         if not self.seeds:
             raise ValueError("seeds is empty")
-        object.__setattr__(self, "qpus", tuple(
-            q if isinstance(q, QPUSpec) else QPUSpec(tuple(q["input_state"]),
-                                                     tuple(q["loop_lengths"]))
-            for q in self.qpus))
+        object.__setattr__(self, "qpus", tuple(_qpu_spec(i, q) for i, q in enumerate(self.qpus)))
         if isinstance(self.train, dict):
             object.__setattr__(self, "train", TrainConfig.from_dict(self.train))
         object.__setattr__(self, "noise_levels", tuple(self.noise_levels))
@@ -79,6 +76,19 @@ class DQNNSpec:
         generator = torch.Generator().manual_seed(_task_seed(seed, "init", bond_dim))
         return QuantumTrain(self.qpus, TARGETS[self.target](), bond_dim=bond_dim,
                             outcomes=self.outcomes, scaling=self.scaling, generator=generator)
+
+
+def _qpu_spec(index: int, qpu: QPUSpec | dict) -> QPUSpec:
+    """``qpus[index]`` as a QPUSpec; a bad entry is a ValueError that names it."""
+    if isinstance(qpu, QPUSpec):
+        return qpu
+    if not isinstance(qpu, dict) or set(qpu) != {"input_state", "loop_lengths"}:
+        raise ValueError(f"qpus[{index}]={qpu!r} must be a dict with exactly the keys "
+                         "input_state and loop_lengths")
+    try:
+        return QPUSpec(tuple(qpu["input_state"]), tuple(qpu["loop_lengths"]))
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"qpus[{index}]: {err}") from None
 
 
 def _task_seed(seed: int, *parts: object) -> int:

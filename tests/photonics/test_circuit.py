@@ -1,6 +1,7 @@
 """TBICircuit validation and its unitary: shapes, unitarity, closed forms, batching, gradients."""
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -108,6 +109,71 @@ def test_dict_round_trip():
 def test_malformed_circuits_name_the_field(kwargs, match):
     with pytest.raises(ValueError, match=match):
         TBICircuit(**kwargs)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        (dict(input_state=(1, True), loop_lengths=(1,), bs_angles=[0.1]),
+         r"^input_state\[1\]=True is not an integer$"),
+        (dict(input_state=np.array([True, False]), loop_lengths=(1,), bs_angles=[0.1]),
+         "^input_state is a bool array"),
+        (dict(input_state=torch.tensor([True, False]), loop_lengths=(1,), bs_angles=[0.1]),
+         "^input_state is a bool array"),
+        (dict(input_state=(1, 0), loop_lengths=(True,), bs_angles=[0.1]),
+         r"^loop_lengths\[0\]=True is not an integer$"),
+        (dict(input_state=(1, 0, 1), loop_lengths=(1,), bs_angles=[0.1 + 1j, 0.2]),
+         "^bs_angles holds complex numbers; angles are real"),
+        (dict(input_state=(1, 0, 1), loop_lengths=(1,), bs_angles=[0.1, 0.2], ps_angles=[1j, 0]),
+         "^ps_angles holds complex numbers"),
+        (dict(input_state=(1, 0), loop_lengths=(1,), bs_angles=torch.zeros(1, dtype=torch.cfloat)),
+         "^bs_angles is a complex tensor"),
+        (dict(input_state=(1, 0), loop_lengths=(1,), bs_angles=[True]),
+         "^bs_angles must hold real numbers .*dtype bool"),
+        (dict(input_state=(1, 0), loop_lengths=(1,), bs_angles=["0.1"]),
+         "^bs_angles must hold real numbers"),
+        (dict(input_state=(1, 0), loop_lengths=(1,), bs_angles=torch.tensor([True])),
+         "^bs_angles is a bool tensor"),
+    ],
+)
+def test_bools_and_complex_numbers_are_refused_not_converted(kwargs, match):
+    """``operator.index(True)`` is 1 and ``float(1 + 1j)`` would drop the imaginary part: both
+    are mistakes to name, not values to convert."""
+    with pytest.raises(ValueError, match=match):
+        TBICircuit(**kwargs)
+
+
+@pytest.mark.parametrize(("bs_shape", "ps_shape", "message"), [
+    ((2, 3), (3, 3),
+     "ps_angles batch shape (3,) does not broadcast with bs_angles batch shape (2,)"),
+    ((4, 1, 3), (2, 5, 3),
+     "ps_angles batch shape (2, 5) does not broadcast with bs_angles batch shape (4, 1)"),
+])
+def test_unbroadcastable_phase_batches_are_one_clear_error(bs_shape, ps_shape, message):
+    """Checked before torch is asked, so the message is ours and names both batch shapes."""
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$") as info:
+        TBICircuit([1, 0, 1, 0], [1], torch.zeros(bs_shape), torch.zeros(ps_shape))
+    assert info.value.__cause__ is None and info.value.__context__ is None
+    assert TBICircuit([1, 0, 1, 0], [1], torch.zeros(2, 1, 3), torch.zeros(4, 3)).batch_shape \
+        == (2, 4)
+
+
+def test_a_loop_as_long_as_the_interferometer_is_named_not_counted_negative():
+    with pytest.raises(ValueError, match=r"^loop_lengths\[1\]=7 is outside \[1, 3\] for 4 modes$"):
+        n_beam_splitters(4, (1, 7))
+    with pytest.raises(ValueError, match=r"loop_lengths\[0\]=4 is outside"):
+        random_circuit(4, (4,), rng=0)
+
+
+def test_hundreds_of_photons_are_counted_exactly():
+    """Counts are Python ints (no uint8 wrap: 300 is not 44 or 256); the exact backend, whose
+    patterns are uint8, refuses them by name."""
+    from qnn.photonics import get_backend
+
+    circuit = TBICircuit(np.array([200, 100, 0, 0], dtype=np.uint8), [1], np.full(3, 0.3))
+    assert circuit.n_photons == 300 and circuit.input_state == (200, 100, 0, 0)
+    with pytest.raises(ValueError, match="^300 photons exceed 255, the most a pattern stores"):
+        get_backend("exact").probabilities(circuit)
 
 
 def test_from_dict_rejects_unknown_keys():

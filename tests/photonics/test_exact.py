@@ -10,6 +10,7 @@ import torch
 from qnn.photonics import NoiseModel, TBICircuit, fock_basis, get_backend
 from qnn.photonics import random_tbi as random_circuit
 from qnn.photonics.backends.exact import ExactBackend
+from qnn.photonics.cost import CostLimitError
 
 
 def permanent(matrix):
@@ -252,9 +253,9 @@ def test_sample_batch_gives_one_histogram_per_parameter_set():
 
 
 def test_large_circuits_use_clifford_clifford():
-    """30 modes / 15 photons: 1.1e11 Fock states cannot be enumerated but can be sampled."""
+    """30 modes / 15 photons: 2.3e11 Fock states cannot be enumerated but can be sampled."""
     circuit = random_circuit(30, (1, 2), rng=18)
-    with pytest.raises(ValueError, match="max_states"):
+    with pytest.raises(CostLimitError, match=r"2.3e\+11 Fock states .*QNN_MAX_FOCK_STATES"):
         get_backend("exact").probabilities(circuit)
     hist = get_backend("exact").sample(circuit, 20, seed=0)
     assert hist.shots == 20 and (hist.patterns.sum(1) == 15).all()

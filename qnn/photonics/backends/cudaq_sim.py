@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ...errors import BackendUnavailableError
+from ...errors import BackendUnavailableError, CostLimitError
 from ..circuit import TBICircuit
 from ..fock import fock_basis
 from ..histogram import Histogram, _check_detection
@@ -208,7 +208,7 @@ class CudaqSimBackend:
         level, m = circuit.n_photons + 1, circuit.n_modes
         size = level ** m
         if size > self.max_amplitudes:
-            raise ValueError(
+            raise CostLimitError(
                 f"cudaq-sim needs (n_photons + 1)^n_modes = {level}^{m} = {size:,} amplitudes"
                 f" for {circuit.n_photons} photons in {m} modes, above max_amplitudes="
                 f"{self.max_amplitudes:,}; use the exact backend")
@@ -222,6 +222,7 @@ class CudaqSimBackend:
             ``patterns``: int64 ``[S, M]`` = ``fock_basis(M, N)``; ``amplitudes``: complex128
             ``[*batch, S]`` (one state-vector simulation per parameter set; no gradients).
         """
+        self._check_size(circuit)  # before the basis: the dense state is the larger
         basis = fock_basis(circuit.n_modes, circuit.n_photons)
         rows = [self._amplitudes_one(c, basis) for c in circuit.unbatched()]
         amps = torch.stack(rows).reshape(*circuit.batch_shape, len(basis))

@@ -10,11 +10,18 @@ import torch
 from torch import Tensor
 
 from ..circuit import TBICircuit
-from ..cost import check, fock_states
-from ..fock import bits_per_mode, fock_basis, fock_rank, n_fock_states, pack_patterns
+from ..cost import (
+    check,
+    check_fock_space,
+    check_mixture,
+    check_slos,
+    limit_of,
+    mixture_states,
+)
+from ..fock import bits_per_mode, check_photons, fock_basis, fock_rank, n_fock_states, pack_patterns
 from ..histogram import Histogram, _check_detection
 from ..noise import NoiseModel, add_dark_counts, thin_samples
-from ..slos import add_photon, check_size, fock_amplitudes, photon_modes
+from ..slos import add_photon, fock_amplitudes, photon_modes
 from .base import SeedLike, as_generator, check_shots
 
 SAMPLERS = ("auto", "distribution", "clifford")
@@ -32,7 +39,9 @@ class ExactBackend:
     Args:
         device: torch device for the simulation, e.g. ``"cpu"`` or ``"cuda"``.
         noise: a :class:`NoiseModel` (or its fields as a dict); ``None`` is ideal.
-        max_states: largest output space ``probabilities`` will build (memory guard).
+        max_states: largest output space ``probabilities`` will build; ``None`` leaves only
+            the shared limits of :mod:`qnn.photonics.cost` (``QNN_MAX_FOCK_STATES``,
+            ``QNN_MAX_MEMORY_BYTES``), which a value here can lower but not raise.
         max_distribution_states: largest space ``sample`` enumerates before switching to
             the Clifford–Clifford sampler (``sampler="auto"``).
         sampler: ``"auto"``, ``"distribution"`` or ``"clifford"``.
@@ -45,7 +54,7 @@ class ExactBackend:
         *,
         device: str | torch.device = "cpu",
         noise: NoiseModel | dict | None = None,
-        max_states: int = 1 << 25,
+        max_states: int | None = None,
         max_distribution_states: int = 1 << 21,
         sampler: str = "auto",
     ) -> None:
@@ -55,7 +64,10 @@ class ExactBackend:
         self.noise = NoiseModel(**noise) if isinstance(noise, dict) else (noise or NoiseModel())
         if sampler not in SAMPLERS:
             raise ValueError(f"sampler={sampler!r}; choose from {list(SAMPLERS)}")
-        self.max_states, self.sampler = int(max_states), sampler
+        if max_states is not None and (isinstance(max_states, bool) or int(max_states) < 1):
+            raise ValueError(f"max_states={max_states!r} must be a positive integer or None")
+        self.max_states = None if max_states is None else int(max_states)
+        self.sampler = sampler
         self.max_distribution_states = int(max_distribution_states)
 
     def __repr__(self) -> str:
@@ -67,7 +79,7 @@ class ExactBackend:
     # ----------------------------------------------------------------- distributions
     def amplitudes(self, circuit: TBICircuit) -> tuple[Tensor, Tensor]:
         """Ideal output amplitudes: ``patterns`` ``[S, M]`` and complex ``[*batch, S]``."""
-        check_size(circuit.n_modes, circuit.n_photons, self.max_states)
+        self._check_size(circuit, noisy=False)
         amps = fock_amplitudes(circuit.unitary(self.device), circuit.input_state)
         return _basis_tensor(circuit.n_modes, circuit.n_photons, self.device), amps
 
@@ -86,7 +98,7 @@ class ExactBackend:
     ) -> tuple[Tensor, Tensor]:
         _check_detection(detection)
         m, n = circuit.n_modes, circuit.n_photons
-        check_size(m + self.noise.has_loss, n, self.max_states)
+        self._check_size(circuit, noisy=True)
         unitary = circuit.unitary(self.device)
         probs = self._lossless_probabilities(unitary, circuit.input_state)
         patterns = fock_basis(m, n)
@@ -104,14 +116,24 @@ class ExactBackend:
             )
         return torch.as_tensor(np.array(patterns), dtype=torch.long, device=self.device), probs
 
+    def _check_size(self, circuit: TBICircuit, *, noisy: bool) -> None:
+        """Refuse, before allocating, what the shared cost limits or ``max_states`` refuse.
+
+        With ``noisy``, loss adds a mode (the lost photons) and partial distinguishability
+        sums a distribution per subset of photons.
+        """
+        m = circuit.n_modes + int(noisy and self.noise.has_loss)
+        n = check_photons(circuit.n_photons)
+        check_slos(m, n, math.prod(circuit.batch_shape))
+        if self.max_states is not None:
+            check_fock_space(m, n, self.max_states, "sample instead, or raise max_states")
+        if noisy and self.noise.indistinguishability < 1.0:
+            check_mixture(circuit.n_modes, n)
+
     def _lossless_probabilities(self, unitary: Tensor, input_state: tuple[int, ...]) -> Tensor:
         modes = photon_modes(input_state)
         weights = unitary.real**2 + unitary.imag**2
         total = None
-        if self.noise.indistinguishability < 1.0:  # the mixture: every subset of photons
-            n = len(modes)
-            check("mixture_states", (2**n - n) * fock_states(len(input_state), n),
-                  f"partial distinguishability of {n} photons in {len(input_state)} modes")
         for group, weight in self.noise.indistinguishable_groups(len(modes)):
             sub_state = tuple(np.bincount([modes[j] for j in group], minlength=len(input_state)))
             amps = fock_amplitudes(unitary, sub_state)
@@ -146,6 +168,10 @@ class ExactBackend:
         if self.sampler != "auto":
             return self.sampler == "distribution"
         size = n_fock_states(circuit.n_modes + self.noise.has_loss, circuit.n_photons)
+        if self.noise.indistinguishability < 1.0:  # a mixture the cost guard would refuse
+            mixture = mixture_states(circuit.n_modes, circuit.n_photons)
+            if mixture > limit_of("mixture_states"):
+                return False
         return size <= self.max_distribution_states
 
     def _sample_distribution(
@@ -292,18 +318,22 @@ def _merge(patterns: np.ndarray, probs: Tensor) -> tuple[np.ndarray, Tensor]:
 
 
 def _dark_counts(
-    patterns: np.ndarray, probs: Tensor, p: float, threshold: bool, max_states: int
+    patterns: np.ndarray, probs: Tensor, p: float, threshold: bool, max_states: int | None
 ) -> tuple[np.ndarray, Tensor]:
-    """Each detector adds one count (or a click) with probability ``p``, independently."""
-    for mode in range(patterns.shape[1]):
+    """Each detector adds one count (or a click) with probability ``p``, independently.
+
+    Each mode at most doubles the patterns, so the doubled count is checked before merging.
+    """
+    n_modes = patterns.shape[1]
+    for mode in range(n_modes):
+        what = f"dark counts on {n_modes} modes"
+        check("fock_states", 2 * len(patterns), what)
+        if max_states is not None:
+            check("fock_states", 2 * len(patterns), what, limit=max_states,
+                  remedy="sample instead, or raise max_states")
         bumped = patterns.copy()
         bumped[:, mode] = 1 if threshold else bumped[:, mode] + 1
         patterns, probs = _merge(
             np.vstack([patterns, bumped]), torch.cat([probs * (1 - p), probs * p], dim=-1)
         )
-        if len(patterns) > max_states:
-            raise ValueError(
-                f"dark counts grow the output space beyond max_states={max_states:,};"
-                " sample instead"
-            )
     return patterns, probs
