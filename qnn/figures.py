@@ -5,21 +5,72 @@ notebook that draws it, by a path relative to the manifest. Manifests are packag
 found through the ``qnn.figures`` entry-point group (a package name whose ``figures.toml``
 is read), so ``qnn figures`` works from any folder and from an installed wheel; this
 project's is ``qnn_experiments/figures.toml``.
+
+`qnn figures` and a notebook talk through the environment, so the same notebook runs
+unchanged in Jupyter (where the defaults apply):
+
+- ``QNN_RUNS_DIR`` (default ``runs``), ``QNN_FIGURES_DIR`` (``paper/figures``): where
+  runs are read and files written.
+- ``QNN_LABEL``: a named config every request draws instead of its own (``--label``).
+- ``QNN_RUNS``: run folders, ``os.pathsep``-separated, every figure is pinned to (``--runs``).
+- ``QNN_FIGURES_REPORT``: a file the notebook appends one JSON line per figure to: drawn
+  (from which runs) or skipped (why, and the command that makes the data).
+
+A notebook draws each figure inside ``with settings.figure(id) as figure:`` and asks for its
+data with ``figure.select(Request(family, named_configs, updates), ...)``; a request that no
+completed run matches skips the rest of the block and reports the figure skipped.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import tempfile
 import tomllib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from .runs.selection import NoMatchingRuns, Selection, pinned_runs, select_runs
 
 MANIFEST = "figures.toml"
 ENTRY_POINTS = "qnn.figures"
-# PNGs without the matplotlib version stamp, so reruns on the same runs give equal bytes.
-SAVE_OPTIONS = {"metadata": {"Software": None}, "dpi": 120}
+MAKE_ONE = "; make one with: "  # how a NoMatchingRuns message gives its command
+
+
+@dataclass(frozen=True)
+class Request:
+    """The runs of one curve or panel: ``qnn run <family> with <named_configs> <updates>``.
+
+    ``named_configs`` may be one space-separated string; ``updates`` nests like a config
+    (``{"photonics": {"backend": "exact"}}``).
+    """
+
+    family: str
+    named_configs: str | Sequence[str] = ()
+    updates: Mapping[str, Any] | None = None
+
+    def name(self, label: str | None = None) -> str:
+        """``"hardware_14 photonics.backend='exact'"``, as the command line spells it (with
+        ``label`` in place of the named configs, if given)."""
+        from .runs.catalog import flatten
+
+        updates = flatten(dict(self.updates or {}))
+        return " ".join([*self.configs(label), *(f"{k}={v!r}" for k, v in updates.items())])
+
+    def configs(self, label: str | None) -> list[str]:
+        """The named configs to select: ``label`` in place of the request's own, if given."""
+        if label:
+            return [label]
+        names = self.named_configs
+        return names.split() if isinstance(names, str) else list(names)
+
+
+class FigureSkipped(NoMatchingRuns):
+    """A figure lacks data; the message names the command(s) that produce it."""
 
 
 @dataclass(frozen=True)
@@ -28,19 +79,117 @@ class NotebookSettings:
 
     runs_dir: Path
     out_dir: Path
-    label: str | None  # a named config to draw instead of each figure's own
+    label: str | None = None  # a named config to draw instead of each request's own
+    pinned: tuple[Path, ...] = ()  # run folders every figure draws instead of selecting
+    report: Path | None = None  # where each figure's outcome goes, one JSON line each
 
-    def label_or(self, default: str) -> str:
-        return self.label or default
+    def figure(self, figure_id: str) -> FigureRuns:
+        """The runs of one figure: a ``with`` block that is skipped when data is missing."""
+        return FigureRuns(self, figure_id)
 
 
 def notebook_settings() -> NotebookSettings:
-    """Read ``QNN_RUNS_DIR``, ``QNN_FIGURES_DIR``, ``QNN_LABEL``; create the output folder."""
+    """Read the ``QNN_*`` variables (module docstring); create the output folder."""
+    pinned = os.environ.get("QNN_RUNS", "")
+    report = os.environ.get("QNN_FIGURES_REPORT")
     settings = NotebookSettings(Path(os.environ.get("QNN_RUNS_DIR", "runs")),
                                 Path(os.environ.get("QNN_FIGURES_DIR", "paper/figures")),
-                                os.environ.get("QNN_LABEL") or None)
+                                os.environ.get("QNN_LABEL") or None,
+                                tuple(Path(p) for p in pinned.split(os.pathsep) if p),
+                                Path(report) if report else None)
     settings.out_dir.mkdir(parents=True, exist_ok=True)
     return settings
+
+
+class FigureRuns:
+    """Selects the runs of one figure, each set drawn once, and reports how the figure went.
+
+    Used as ``with settings.figure("bbs_ablations") as figure:``; a :class:`NoMatchingRuns`
+    raised in the block (by :meth:`select`) ends the block and records the figure as skipped
+    with its message. Any other error propagates: the notebook fails.
+    """
+
+    def __init__(self, settings: NotebookSettings, figure_id: str) -> None:
+        self.settings, self.id = settings, figure_id
+        self.drawn: list[Selection] = []  # each set of runs once, and what asked for it
+        self.requests: list[Request] = []
+        self.notes: list[str] = []
+
+    def select(self, *requests: Request, optional: bool = False) -> list[Selection | None]:
+        """One :class:`Selection` per request, ``None`` for runs already drawn in this figure
+        under another name (a run is never shown twice) and, if ``optional``, for missing ones.
+
+        Raises:
+            FigureSkipped: a required request matches no completed run; the message names
+                the command of each one missing.
+        """
+        found, missing = [], []
+        for request in requests:
+            try:
+                found.append(self._claim(request, self._selection(request)))
+            except NoMatchingRuns as err:
+                found.append(None)
+                if optional:
+                    self.notes.append(f"drawn without {err}")
+                else:
+                    missing.append((request, str(err)))
+        if missing:
+            raise FigureSkipped(self._one_line(missing))
+        return found
+
+    def _one_line(self, missing: list[tuple[Request, str]]) -> str:
+        """Why the figure is skipped, as one line: the message of a single missing request;
+        for several, their names and every command to run."""
+        messages = list(dict.fromkeys(message for _, message in missing))
+        if len(messages) == 1 or not all(MAKE_ONE in m for m in messages):
+            return "; ".join(messages)
+        names = ", ".join(f'"{r.name(self.settings.label)}"' for r, _ in missing)
+        commands = " && ".join(m.partition(MAKE_ONE)[2] for m in messages)
+        families = "/".join(dict.fromkeys(r.family for r, _ in missing))
+        return (f"no completed {families} runs under {self.settings.runs_dir} have the "
+                f"configs of {names}; make them with: {commands}")
+
+    def _selection(self, request: Request) -> Selection:
+        if self.settings.pinned:
+            return pinned_runs(self.settings.pinned, request.family)
+        from sacred.utils import NamedConfigNotFoundError
+
+        try:
+            return select_runs(self.settings.runs_dir, request.family,
+                               request.configs(self.settings.label), request.updates)
+        except NamedConfigNotFoundError as err:  # a --label the family does not define
+            raise NoMatchingRuns(f"{request.family} has no named config "
+                                 f"{self.settings.label!r} ({err})") from None
+
+    def _claim(self, request: Request, selection: Selection) -> Selection | None:
+        for asked, earlier in zip(self.requests, self.drawn, strict=True):
+            if earlier.folders == selection.folders:
+                self.notes.append(f'"{request.name()}" and "{asked.name()}" are the same runs, '
+                                  f"{earlier.label}: drawn once")
+                return None
+        self.requests.append(request)
+        self.drawn.append(selection)
+        return selection
+
+    def __enter__(self) -> FigureRuns:
+        return self
+
+    def __exit__(self, kind: type | None, error: BaseException | None, _tb: Any) -> bool:
+        if kind is not None and not issubclass(kind, NoMatchingRuns):
+            return False
+        if kind is None:
+            record = {"status": "drawn", "message": "from " + "; ".join(
+                s.label for s in self.drawn)}
+        else:
+            record = {"status": "skipped", "message": str(error)}
+        record |= {"figure": self.id, "notes": self.notes,
+                   "runs": [str(f) for s in self.drawn for f in s.folders]}
+        print(f"figure {self.id}: {'drawn ' if kind is None else 'skipped: '}"
+              f"{record['message']}" + "".join(f"\n  ({note})" for note in self.notes))
+        if self.settings.report:
+            with open(self.settings.report, "a") as f:
+                f.write(json.dumps(record) + "\n")
+        return True
 
 
 @dataclass(frozen=True)
@@ -53,6 +202,19 @@ class FigureSpec:
     outputs: tuple[str, ...]
     commands: tuple[str, ...] = field(default=())
     smoke_commands: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class FigureResult:
+    """How one figure went: ``status`` is ``drawn``, ``skipped`` (no data: ``message`` says
+    which command makes it) or ``failed`` (``message`` is the error)."""
+
+    status: str
+    message: str  # one line: drawn "from <runs>", or why it was skipped or failed
+    files: tuple[Path, ...] = ()
+    runs: tuple[Path, ...] = ()  # the run folders drawn
+    notes: tuple[str, ...] = ()  # e.g. a request drawn once under an earlier name
+    detail: str = ""  # failed: the end of the notebook's stderr
 
 
 def installed_manifests() -> list[Path]:
@@ -89,24 +251,41 @@ def read_manifest(path: str | Path) -> list[FigureSpec]:
 
 def make_figures(manifests: list[Path] | None = None, *, runs_dir: str | Path = "runs",
                  out_dir: str | Path = "paper/figures", only: list[str] | None = None,
-                 label: str | None = None, timeout: float = 1800.0) -> dict[str, list[Path]]:
-    """Execute each needed notebook once, headless (Agg), and check its outputs exist.
+                 label: str | None = None, runs: Sequence[str | Path] = (),
+                 timeout: float = 1800.0) -> dict[str, FigureResult]:
+    """Execute each needed notebook once, headless (Agg), and say how each figure went.
 
-    Notebooks read ``QNN_RUNS_DIR`` and ``QNN_FIGURES_DIR`` from the environment, so the
-    same file runs unchanged in Jupyter (via jupytext) and here. Each notebook knows which
-    named configs its figures draw; ``label`` (``QNN_LABEL``) makes it draw that one instead,
-    e.g. ``"smoke"`` to check the whole chain on quick runs.
+    Each notebook knows which named configs its figures draw; ``label`` (``QNN_LABEL``)
+    makes every request draw that one instead, e.g. ``"smoke"`` to check the whole chain on
+    quick runs; ``runs`` (``QNN_RUNS``) pins every figure to those run folders. A figure
+    whose data is missing is skipped, not failed, and its older files are left as they were;
+    a failing notebook fails its figures and the others still run.
 
     Args:
         manifests: manifest files; ``None``: every installed one (:func:`installed_manifests`).
 
     Returns:
-        figure id -> the files it wrote.
+        figure id -> :class:`FigureResult`, in manifest order.
 
     Raises:
-        ValueError: an unknown figure id; RuntimeError: a notebook failed or wrote nothing.
+        ValueError: an unknown figure id, ``label`` with ``runs``, or a pinned folder that is
+            not a run.
     """
+    specs = _wanted(manifests, only)
+    pinned = _pinned(runs, label)
     out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    outcomes: dict[str, tuple[int, str, dict[str, dict]]] = {}
+    results = {}
+    for spec in specs:
+        if spec.notebook not in outcomes:
+            outcomes[spec.notebook] = _execute(Path(spec.notebook), Path(runs_dir), out, label,
+                                               pinned, timeout)
+        results[spec.id] = _result(spec, out, *outcomes[spec.notebook])
+    return results
+
+
+def _wanted(manifests: list[Path] | None, only: list[str] | None) -> list[FigureSpec]:
     specs = [spec for manifest in (installed_manifests() if manifests is None else manifests)
              for spec in read_manifest(manifest)]
     if only:
@@ -114,30 +293,62 @@ def make_figures(manifests: list[Path] | None = None, *, runs_dir: str | Path = 
         if unknown:
             raise ValueError(f"unknown figure id(s) {unknown}; known: {[s.id for s in specs]}")
         specs = [s for s in specs if s.id in only]
-    out.mkdir(parents=True, exist_ok=True)
-    done: set[str] = set()
-    made = {}
-    for spec in specs:
-        if spec.notebook not in done:
-            _execute(Path(spec.notebook), Path(runs_dir), out, label, timeout)
-            done.add(spec.notebook)
-        files = [out / name for name in spec.outputs]
-        missing = [str(f) for f in files if not f.is_file()]
-        if missing:
-            raise RuntimeError(f"{spec.notebook} did not write {missing} for figure {spec.id}")
-        made[spec.id] = files
-    return made
+    return specs
+
+
+def _pinned(runs: Sequence[str | Path], label: str | None) -> tuple[Path, ...]:
+    from .runs.folder import RUN_FILE
+
+    if runs and label:
+        raise ValueError("give --label or --runs, not both: pinned runs are drawn as they are")
+    folders = tuple(Path(r).resolve() for r in runs)
+    for folder in folders:
+        if not (folder / RUN_FILE).is_file():
+            raise ValueError(f"{folder} is not a run folder (it has no {RUN_FILE})")
+    return folders
 
 
 def _execute(notebook: Path, runs_dir: Path, out: Path, label: str | None,
-             timeout: float) -> None:
-    env = {**os.environ, "QNN_RUNS_DIR": str(runs_dir.resolve()),
-           "QNN_FIGURES_DIR": str(out.resolve()), "MPLBACKEND": "Agg"}
-    env.pop("QNN_LABEL", None)
-    if label:
-        env["QNN_LABEL"] = label
-    result = subprocess.run([sys.executable, str(notebook.resolve())], env=env, capture_output=True,
-                            text=True, timeout=timeout, cwd=notebook.parent)
-    if result.returncode != 0:
-        raise RuntimeError(f"{notebook} failed (exit {result.returncode}):\n"
-                           f"{result.stderr[-3000:]}")
+             pinned: tuple[Path, ...], timeout: float) -> tuple[int, str, dict[str, dict]]:
+    """Run one notebook; its exit status, the end of its stderr, and its figure reports."""
+    with tempfile.TemporaryDirectory() as scratch:
+        report = Path(scratch) / "report.jsonl"
+        env = {**os.environ, "QNN_RUNS_DIR": str(runs_dir.resolve()),
+               "QNN_FIGURES_DIR": str(out.resolve()), "MPLBACKEND": "Agg",
+               "QNN_FIGURES_REPORT": str(report)}
+        for name, value in (("QNN_LABEL", label), ("QNN_RUNS", os.pathsep.join(map(str, pinned)))):
+            env.pop(name, None)
+            if value:
+                env[name] = value
+        try:
+            done = subprocess.run([sys.executable, str(notebook.resolve())], env=env,
+                                  capture_output=True, text=True, timeout=timeout,
+                                  cwd=notebook.parent)
+            status, stderr = done.returncode, done.stderr[-3000:]
+        except subprocess.TimeoutExpired:
+            status, stderr = -1, f"timed out after {timeout:.0f} s"
+        lines = report.read_text().splitlines() if report.is_file() else []
+    return status, stderr, {r["figure"]: r for r in map(json.loads, lines)}
+
+
+def _result(spec: FigureSpec, out: Path, status: int, stderr: str,
+            reports: dict[str, dict]) -> FigureResult:
+    """One figure's outcome from its notebook's report, exit status and files."""
+    files = tuple(out / name for name in spec.outputs)
+    report = reports.get(spec.id, {})
+    if report.get("status") == "skipped":
+        older = [f.name for f in files if f.is_file()]
+        kept = f" (older {', '.join(older)} left in {out})" if older else ""
+        return FigureResult("skipped", report["message"] + kept,
+                            notes=tuple(report.get("notes", ())))
+    missing = [f.name for f in files if not f.is_file()]
+    if status != 0 and not report:
+        error = stderr.strip().splitlines()[-1] if stderr.strip() else "no output"
+        return FigureResult("failed", f"{spec.notebook} exited with {status}: {error}",
+                            detail=stderr)
+    if missing:
+        return FigureResult("failed", f"{spec.notebook} did not write {missing}")
+    unreported = "by a notebook that does not report its runs"
+    return FigureResult("drawn", report.get("message", unreported), files,
+                        tuple(Path(r) for r in report.get("runs", ())),
+                        tuple(report.get("notes", ())))

@@ -13,41 +13,47 @@
 # Data: `qnn run bbs with ablation_frozen` and `qnn run bbs with ablation_random_clicks`
 # (the figure manifest). `bbs_frozen` never updates the angles; `bbs_random_clicks` replaces
 # the boson samples by independent clicks with the circuit's per-mode click rates, the
-# control that separates "quantum" from "any click distribution".
+# control that separates "quantum" from "any click distribution". One row of panels per
+# set of runs: where both names resolve to the same runs (`qnn figures --label smoke`),
+# they are drawn once.
 
 # %%
-import matplotlib.pyplot as plt
+import pandas as pd
 
-from qnn.figures import SAVE_OPTIONS, notebook_settings
-from qnn.runs import latest_run
+from qnn import plotting as qp
+from qnn.figures import Request, notebook_settings
 from qnn.runs.tables import aggregate
 
 SETTINGS = notebook_settings()
-RUNS, OUT, SAVE = SETTINGS.runs_dir, SETTINGS.out_dir, SAVE_OPTIONS
-
-panels = {}
-for label, variant in (("ablation_frozen", "bbs_frozen"),
-                       ("ablation_random_clicks", "bbs_random_clicks")):
-    run = latest_run(RUNS, "bbs", label=SETTINGS.label_or(label))
-    rows = [r for r in run.results("tasks") if r["method"] in ("bbs", variant, "random")]
-    panels[variant] = aggregate(rows, by=("problem", "size", "method"), metrics=("success",))
-    print(f"{variant}: run {run.path}, {len(rows)} tasks")
+OUT = SETTINGS.out_dir
+METHODS = ("bbs", "bbs_frozen", "bbs_random_clicks", "random")  # what the ablations compare
+qp.use_style()
 
 # %%
-problems = sorted({s["problem"] for part in panels.values() for s in part})
-fig, axes = plt.subplots(len(panels), len(problems), figsize=(4 * len(problems), 6),
-                         squeeze=False, sharey=True)
-for row, (variant, summary) in enumerate(panels.items()):
-    for col, problem in enumerate(problems):
-        ax = axes[row, col]
-        for method in ("bbs", variant, "random"):
-            part = [s for s in summary if s["problem"] == problem and s["method"] == method]
-            ax.plot([s["size"] for s in part], [100 * s["success_mean"] for s in part], "o-",
-                    label=method)
-        ax.set_title(f"{problem}: bbs vs {variant}")
-        ax.set_ylim(-5, 105)
-        ax.set_xlabel("problem size m (bits)")
-    axes[row, 0].set_ylabel("solved to optimality (%)")
-    axes[row, -1].legend(fontsize="small")
-fig.tight_layout()
-fig.savefig(OUT / "bbs_ablations.png", **SAVE)
+with SETTINGS.figure("bbs_ablations") as figure:
+    selections = [s for s in figure.select(Request("bbs", "ablation_frozen"),
+                                           Request("bbs", "ablation_random_clicks")) if s]
+    rows = [[r for r in s.rows() if r["method"] in METHODS] for s in selections]
+    summaries = [pd.DataFrame(aggregate(part, by=("problem", "size", "method"),
+                                        metrics=("success",))) for part in rows]
+    problems = list(dict.fromkeys(r["problem"] for part in rows for r in part))  # as run
+    styles = qp.series_styles(METHODS)
+    fig, axes = qp.grid(len(selections), len(problems), sharey=True, panel_height=1.7)
+    for row, (selection, summary) in enumerate(zip(selections, summaries, strict=True)):
+        methods = [m for m in METHODS if m in set(summary["method"])]
+        for col, problem in enumerate(problems):
+            ax = axes[row, col]
+            for i, method in enumerate(methods):
+                part = summary[(summary["problem"] == problem) & (summary["method"] == method)]
+                ax.plot(qp.dodge(part["size"], i, len(methods)), 100 * part["success_mean"],
+                        label=method, **styles[method])
+            ax.set_title(f"{problem} — {qp.short_name(selections, selection)}")
+            ax.set_ylim(-5, 105)
+            ax.set_xlabel("problem size m (bits)")
+            qp.integer_axis(ax, values=summary["size"][summary["problem"] == problem])
+        axes[row, 0].set_ylabel("solved to optimality (%)")
+    counts = pd.concat(summaries)["n"]
+    qp.legend(fig, axes.flat, ncols=len(METHODS), title=qp.caption(
+        selections, f"share of the n = {qp.counts_text(counts)} instances per point solved "
+                    f"to optimality"))
+    qp.save(fig, OUT / "bbs_ablations.png")

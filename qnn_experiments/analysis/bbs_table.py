@@ -10,88 +10,95 @@
 # %% [markdown]
 # # Bosonic Binary Solver: instances solved, relative error, training curves
 #
-# Data: `qnn run bbs with paper_table` (see the figure manifest); this notebook draws the
-# newest completed run of that named config under `runs/`. It only reads and plots: the
-# grouping lives in `qnn.runs.tables`, where it is tested.
+# Data: `qnn run bbs with paper_table` (see the figure manifest). Only completed runs whose
+# config is exactly `paper_table`'s are drawn, distinct seeds pooled; with none, each figure
+# below is skipped with that command. The grouping lives in `qnn.runs.tables`, the look in
+# `qnn.plotting`, where they are tested; this notebook only selects and draws.
 
 # %%
-import csv
+import pandas as pd
+from matplotlib.lines import Line2D
 
-import matplotlib.pyplot as plt
-
-from qnn.figures import SAVE_OPTIONS, notebook_settings
-from qnn.runs import latest_run
+from qnn import plotting as qp
+from qnn.figures import Request, notebook_settings
 from qnn.runs.tables import aggregate, gap_curves
 
 SETTINGS = notebook_settings()
-RUNS, OUT, SAVE = SETTINGS.runs_dir, SETTINGS.out_dir, SAVE_OPTIONS
+OUT = SETTINGS.out_dir
+qp.use_style()
 
-run = latest_run(RUNS, "bbs", label=SETTINGS.label_or("paper_table"))
-rows = run.results("tasks")
-summary = aggregate(rows, by=("problem", "size", "method"), metrics=("success", "rel_error"))
-problems = sorted({s["problem"] for s in summary})
-methods = sorted({s["method"] for s in summary})
-print(f"run {run.path}: {len(rows)} tasks, problems {problems}, methods {methods}")
 
-# %% [markdown]
-# ## Solved to optimality and mean relative error vs size
+def in_order(rows, key):
+    """The values of ``key`` in the order the study ran them (methods as configured)."""
+    return list(dict.fromkeys(r[key] for r in rows))
 
-# %%
-fig, axes = plt.subplots(2, len(problems), figsize=(4 * len(problems), 6), squeeze=False,
-                         sharex="col")
-for col, problem in enumerate(problems):
-    for method in methods:
-        part = [s for s in summary if s["problem"] == problem and s["method"] == method]
-        if not part:
-            continue
-        sizes = [s["size"] for s in part]
-        axes[0, col].plot(sizes, [100 * s["success_mean"] for s in part], "o-", label=method)
-        axes[1, col].errorbar(sizes, [s["rel_error_mean"] for s in part],
-                              yerr=[s["rel_error_std"] for s in part], fmt="o-", capsize=3,
-                              label=method)
-    axes[0, col].set_title(problem)
-    axes[0, col].set_ylim(-5, 105)
-    axes[1, col].set_xlabel("problem size m (bits)")
-axes[0, 0].set_ylabel("solved to optimality (%)")
-axes[1, 0].set_ylabel("mean relative error")
-axes[0, -1].legend(fontsize="small")
-fig.tight_layout()
-fig.savefig(OUT / "bbs_success_vs_size.png", **SAVE)
 
 # %% [markdown]
-# ## The table behind the figure
+# ## Solved to optimality and mean relative error vs size; the table behind it
 
 # %%
-with open(OUT / "bbs_table.csv", "w", newline="") as f:
-    writer = csv.writer(f)
-    writer.writerow(["problem", "size", "method", "instances", "solved_pct", "rel_error_mean",
-                     "rel_error_std"])
-    for s in summary:
-        writer.writerow([s["problem"], s["size"], s["method"], s["n"],
-                         f"{100 * s['success_mean']:.1f}", f"{s['rel_error_mean']:.4f}",
-                         f"{s['rel_error_std']:.4f}"])
+with SETTINGS.figure("bbs_success_vs_size") as figure:
+    (runs,) = figure.select(Request("bbs", "paper_table"))
+    rows = runs.rows()
+    summary = pd.DataFrame(aggregate(rows, by=("problem", "size", "method"),
+                                     metrics=("success", "rel_error")))
+    problems, methods = in_order(rows, "problem"), in_order(rows, "method")
+    styles = qp.series_styles(methods)
+    fig, axes = qp.grid(2, len(problems), sharex="col", panel_height=1.7)
+    for col, problem in enumerate(problems):
+        for i, method in enumerate(methods):
+            part = summary[(summary["problem"] == problem) & (summary["method"] == method)]
+            x = qp.dodge(part["size"], i, len(methods))
+            axes[0, col].plot(x, 100 * part["success_mean"], label=method, **styles[method])
+            qp.errorbars(axes[1, col], x, part["rel_error_mean"], part["rel_error_std"],
+                         label=method, **styles[method])
+        axes[0, col].set_title(problem)
+        axes[0, col].set_ylim(-5, 105)
+        axes[1, col].set_xlabel("problem size m (bits)")
+        qp.integer_axis(axes[1, col], values=summary["size"][summary["problem"] == problem])
+    axes[0, 0].set_ylabel("solved to optimality (%)")
+    axes[1, 0].set_ylabel("relative error\n(cost − opt.) / |opt.|")
+    spread = qp.spread_note(summary["n"], "instances")
+    qp.legend(fig, axes.flat, ncols=min(len(methods), 6), title=qp.caption(
+        [runs], f"top: share of the n instances solved; bottom {spread}"))
+    qp.save(fig, OUT / "bbs_success_vs_size.png")
+    table = summary.assign(solved_pct=100 * summary["success_mean"])[
+        ["problem", "size", "method", "n", "solved_pct", "rel_error_mean", "rel_error_std"]]
+    qp.write_table(table, OUT / "bbs_table", caption=(
+        f"BBS and baselines per problem and size: instances solved to optimality (%) and "
+        f"relative error to the optimum ({qp.SPREAD} over the n instances). Runs: "
+        f"{runs.label}."))
 
 # %% [markdown]
 # ## Training curves at the largest size: relative gap of the expected and best cost
 
 # %%
-bbs_methods = [m for m in methods if m.startswith("bbs")]
-fig, axes = plt.subplots(1, len(problems), figsize=(4 * len(problems), 3.2), squeeze=False)
-for col, problem in enumerate(problems):
-    size = max(s["size"] for s in summary if s["problem"] == problem)
-    for method in bbs_methods:
-        part = [r for r in rows if (r["problem"], r["size"], r["method"]) == (problem, size,
-                                                                              method)]
-        for curve, style in (("curve_expected_cost", "-"), ("curve_best_cost", "--")):
-            mean, std, n = gap_curves(part, curve)
-            steps = range(1, len(mean) + 1)
-            line, = axes[0, col].plot(steps, mean, style,
-                                      label=f"{method} {curve.removeprefix('curve_')}")
-            axes[0, col].fill_between(steps, mean - std, mean + std, alpha=0.15,
-                                      color=line.get_color())
-    axes[0, col].set_title(f"{problem}, m = {size} ({n} instances)")
-    axes[0, col].set_xlabel("update")
-axes[0, 0].set_ylabel("(cost − optimum) / |optimum|")
-axes[0, -1].legend(fontsize="x-small")
-fig.tight_layout()
-fig.savefig(OUT / "bbs_training_curves.png", **SAVE)
+with SETTINGS.figure("bbs_training_curves") as figure:
+    (runs,) = figure.select(Request("bbs", "paper_table"))
+    rows = [r for r in runs.rows() if r.get("curve_expected_cost")]  # the BBS variants
+    problems, methods = in_order(rows, "problem"), in_order(rows, "method")
+    styles = qp.series_styles(methods)
+    curves = {"curve_expected_cost": "-", "curve_best_cost": "--"}
+    fig, axes = qp.panels(len(problems), panel_height=1.9)
+    counts = []
+    for ax, problem in zip(axes, problems, strict=True):
+        size = max(r["size"] for r in rows if r["problem"] == problem)
+        for i, method in enumerate(methods):
+            part = [r for r in rows if (r["problem"], r["size"], r["method"])
+                    == (problem, size, method)]
+            for curve, linestyle in curves.items():
+                mean, std, n = gap_curves(part, curve)
+                steps = range(1, len(mean) + 1)
+                qp.band(ax, steps, mean, std, linestyle=linestyle,
+                        markevery=qp.markevery(len(mean), i, len(methods)), **styles[method])
+                counts.append(n)
+        ax.set_title(f"{problem}, m = {size} bits")
+        ax.set_xlabel("BBS update")
+        qp.integer_axis(ax)
+    axes[0].set_ylabel("relative gap\n(cost − opt.) / |opt.|")
+    entries = [(Line2D([], [], **styles[m]), m) for m in methods] + [
+        (Line2D([], [], color="0.3", linestyle="-"), "expected sample cost"),
+        (Line2D([], [], color="0.3", linestyle="--"), "best cost so far")]
+    qp.legend(fig, axes, entries=entries, ncols=len(entries), title=qp.caption(
+        [runs], qp.spread_note(counts, "instances", shown="bands")))
+    qp.save(fig, OUT / "bbs_training_curves.png")

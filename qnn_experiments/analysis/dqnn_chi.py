@@ -11,51 +11,66 @@
 # # Distributed QNN (Quantum-Train): accuracy and trained parameters vs bond dimension
 #
 # Data (see the figure manifest): `qnn run dqnn with paper_chi_sweep` (every completed run of
-# it, so a sweep may be split over runs) and, when present, `qnn run dqnn with baselines`.
+# exactly that config, distinct seeds pooled) and, when present, `qnn run dqnn with
+# baselines` (the classical CNN and classical compressions at each χ's parameter count).
 
 # %%
-import csv
+import pandas as pd
 
-import matplotlib.pyplot as plt
-
-from qnn.figures import SAVE_OPTIONS, notebook_settings
-from qnn.runs import find_runs, task_rows
+from qnn import plotting as qp
+from qnn.figures import Request, notebook_settings
 from qnn.runs.tables import aggregate
 
 SETTINGS = notebook_settings()
-RUNS, OUT, SAVE = SETTINGS.runs_dir, SETTINGS.out_dir, SAVE_OPTIONS
+OUT = SETTINGS.out_dir
+qp.use_style()
+
+
+def chi_summary(figure, selection):
+    """Per method and χ: test accuracy (%) and trained parameters, noiseless tasks only."""
+    rows = [r for r in selection.rows() if r.get("noise_level") is None]
+    summary = pd.DataFrame(aggregate(rows, by=("method", "bond_dim"),
+                                     metrics=("test_accuracy", "n_total")))
+    return summary.assign(runs=selection.name, shown=qp.short_name(figure.drawn, selection),
+                          test_accuracy_pct_mean=100 * summary["test_accuracy_mean"],
+                          test_accuracy_pct_std=100 * summary["test_accuracy_std"])
 
 
 # %% [markdown]
-# ## Test accuracy and trained parameters vs bond dimension χ
+# ## Test accuracy and trained parameters vs bond dimension χ; the table behind them
 
 # %%
-rows = task_rows(RUNS, "dqnn", label=SETTINGS.label_or("paper_chi_sweep"))
-summary = aggregate(rows, by=("bond_dim",), metrics=("test_accuracy", "n_total"))
-with open(OUT / "dqnn_chi_table.csv", "w", newline="") as f:
-    writer = csv.writer(f)
-    writer.writerow(["chi", "runs", "trained_parameters", "test_accuracy_mean",
-                     "test_accuracy_std"])
-    for s in summary:
-        writer.writerow([s["bond_dim"], s["n"], int(s["n_total_mean"]),
-                         f"{100 * s['test_accuracy_mean']:.2f}",
-                         f"{100 * s['test_accuracy_std']:.2f}"])
-fig, ax = plt.subplots(figsize=(5, 3.5))
-ax.errorbar([s["bond_dim"] for s in summary], [100 * s["test_accuracy_mean"] for s in summary],
-            yerr=[100 * s["test_accuracy_std"] for s in summary], fmt="o-", capsize=3,
-            label="Quantum-Train")
-# The classical comparisons, when a `baselines` run exists (`qnn run dqnn with baselines`).
-for run in find_runs(RUNS, "dqnn", label="baselines")[-1:]:
-    base = aggregate(run.results("tasks"), by=("method", "bond_dim"),
-                     metrics=("test_accuracy",))
-    for method in sorted({b["method"] for b in base}):
-        part = [b for b in base if b["method"] == method]
-        ax.plot([b["bond_dim"] for b in part], [100 * b["test_accuracy_mean"] for b in part],
-                "s--", label=f"{method} (equal parameters)" if method != "classical"
-                else "classical CNN (all weights)")
-ax.set_xlabel("MPS bond dimension χ")
-ax.set_ylabel("test accuracy (%)")
-ax.legend(fontsize="small")
-fig.tight_layout()
-fig.savefig(OUT / "dqnn_chi_sweep.png", **SAVE)
-
+with SETTINGS.figure("dqnn_chi_sweep") as figure:
+    (sweep,) = figure.select(Request("dqnn", "paper_chi_sweep"))
+    (baselines,) = figure.select(Request("dqnn", "baselines"), optional=True)
+    selections = [s for s in (sweep, baselines) if s]
+    summary = pd.concat([chi_summary(figure, s) for s in selections], ignore_index=True)
+    series = list(dict.fromkeys(zip(summary["shown"], summary["method"], strict=True)))
+    styles = qp.series_styles(series)
+    fig, (accuracy, parameters) = qp.panels(2, width=qp.COLUMN, max_cols=1, sharex=True,
+                                            panel_height=1.6, legend_height=0.9)
+    for i, key in enumerate(series):
+        part = summary[(summary["shown"] == key[0]) & (summary["method"] == key[1])]
+        x = qp.dodge(part["bond_dim"], i, len(series))
+        label = f"{key[1]} ({key[0]})"
+        qp.errorbars(accuracy, x, part["test_accuracy_pct_mean"], part["test_accuracy_pct_std"],
+                     label=label, **styles[key])
+        parameters.plot(x, part["n_total_mean"], label=label, **styles[key])
+    accuracy.set_title("test accuracy")
+    accuracy.set_ylabel("test accuracy (%)")
+    parameters.set_title("trained parameters")
+    parameters.set_ylabel("parameters")
+    parameters.set_yscale("log")
+    qp.plain_log(parameters)
+    parameters.set_xlabel("MPS bond dimension χ")
+    qp.integer_axis(parameters, values=summary["bond_dim"])
+    qp.legend(fig, (accuracy,), ncols=1, title=qp.caption(
+        selections, qp.spread_note(summary["n"], "seeds")))
+    qp.save(fig, OUT / "dqnn_chi_sweep.png")
+    table = summary.assign(trained_parameters=summary["n_total_mean"].round().astype(int))
+    qp.write_table(table[["runs", "method", "bond_dim", "n", "trained_parameters",
+                          "test_accuracy_pct_mean", "test_accuracy_pct_std"]],
+                   OUT / "dqnn_chi_table", caption=(
+                       f"Test accuracy (%, {qp.SPREAD} over the n seeds) and trained "
+                       f"parameters per method and MPS bond dimension. Runs: "
+                       f"{'; '.join(s.label for s in selections)}."))

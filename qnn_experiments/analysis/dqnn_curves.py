@@ -12,48 +12,64 @@
 #
 # Data: `qnn run dqnn with hardware_14` (two emulated or real PT systems), `... with
 # hardware_14 photonics.backend=exact` (noiseless), `... with ablation_random` and `... with
-# paper_chi_sweep` (its χ=10 curves, beside the ablation).
+# paper_chi_sweep` (its curves at the ablation's χ, beside the ablation).
+#
+# Left: the seed's Figure 2, two PT systems against noiseless simulation. Right: the
+# published regime at χ=10, photonic vectors against uniform random numbers drawn anew at
+# every step (the ablation), same data split and MPS initialisation. Runs that two requests
+# share (as under `qnn figures --label smoke`) are drawn once; an empty panel is left out.
 
 # %%
-import matplotlib.pyplot as plt
-import numpy as np
-
-from qnn.figures import SAVE_OPTIONS, notebook_settings
-from qnn.runs import find_runs, latest_run
+from qnn import plotting as qp
+from qnn.figures import Request, notebook_settings
 
 SETTINGS = notebook_settings()
-RUNS, OUT, SAVE = SETTINGS.runs_dir, SETTINGS.out_dir, SAVE_OPTIONS
+OUT = SETTINGS.out_dir
+qp.use_style()
 
 
-# %% [markdown]
-# ## Accuracy vs training round
-# Left: the seed's Figure 2, two PT systems (emulated or real) against noiseless simulation.
-# Right: the published regime at χ=10, photonic vectors against uniform random numbers drawn
-# anew at every step (the ablation), same data split and MPS initialisation.
+def curves_by_chi(selection, chis=None):
+    """``{χ: [accuracy curve (%) per seed]}`` of the Quantum-Train tasks, noiseless only."""
+    found = {}
+    for row in selection.rows():
+        if row["method"] == "quantum_train" and row.get("noise_level") is None and (
+                chis is None or row["bond_dim"] in chis):
+            found.setdefault(row["bond_dim"], []).append(
+                [100 * a for a in row["curve_test_accuracy"]])
+    return dict(sorted(found.items()))
+
 
 # %%
-def plot_tasks(ax, run, name, keep=lambda row: True):
-    backend = run.config["photonics"]["backend"]
-    for row in run.results("tasks"):
-        if keep(row):
-            accuracy = 100 * np.asarray(row["curve_test_accuracy"])
-            ax.plot(range(1, len(accuracy) + 1), accuracy,
-                    label=f"{name} ({backend}), χ={row['bond_dim']}, seed {row['seed']}")
-
-
-fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8), sharey=True)
-for run in find_runs(RUNS, "dqnn", label=SETTINGS.label_or("hardware_14")):
-    plot_tasks(left, run, "hardware_14")
-ablation = latest_run(RUNS, "dqnn", label=SETTINGS.label_or("ablation_random"))
-plot_tasks(right, ablation, "random vectors")
-sweeps = find_runs(RUNS, "dqnn", label=SETTINGS.label_or("paper_chi_sweep"))
-if sweeps and not SETTINGS.label:  # the smoke check draws its one run once
-    chis = {row["bond_dim"] for row in ablation.results("tasks")}
-    plot_tasks(right, sweeps[-1], "photonic", keep=lambda row: row["bond_dim"] in chis)
-for ax, title in ((left, "two PT systems vs noiseless"), (right, "photonic vs random ablation")):
-    ax.set_title(title, fontsize="medium")
-    ax.set_xlabel("training round")
-    ax.legend(fontsize="xx-small")
-left.set_ylabel("test accuracy (%)")
-fig.tight_layout()
-fig.savefig(OUT / "dqnn_training_curves.png", **SAVE)
+with SETTINGS.figure("dqnn_training_curves") as figure:
+    hardware, noiseless, ablation, photonic = figure.select(
+        Request("dqnn", "hardware_14"),
+        Request("dqnn", "hardware_14", {"photonics": {"backend": "exact"}}),
+        Request("dqnn", "ablation_random"), Request("dqnn", "paper_chi_sweep"))
+    chis = set(curves_by_chi(ablation)) if ablation else None  # the sweep at the ablation's χ
+    # a panel per comparison, titled by the names of the runs it draws
+    shown = [[(s, curves_by_chi(s)) for s in (hardware, noiseless) if s],
+             [(s, curves_by_chi(s, chis if s is photonic else None))
+              for s in (ablation, photonic) if s]]
+    name = {s: qp.short_name(figure.drawn, s) for s in figure.drawn}
+    shown = [(" vs ".join(name[s] for s, _ in curves), curves) for curves in shown if curves]
+    fig, axes = qp.panels(len(shown), width=qp.PAGE if len(shown) > 1 else qp.COLUMN,
+                          sharey=True, panel_height=2.0, legend_height=0.8)
+    styles = qp.series_styles((s, chi) for _, curves in shown for s, by_chi in curves
+                              for chi in by_chi)
+    counts = []
+    for ax, (title, curves) in zip(axes, shown, strict=True):
+        keys = [(s, chi) for s, by_chi in curves for chi in by_chi]
+        for i, (selection, chi) in enumerate(keys):
+            mean, std, n = qp.mean_curve(dict(curves)[selection][chi])
+            rounds = range(1, len(mean) + 1)
+            qp.band(ax, rounds, mean, std, label=f"{name[selection]}, χ = {chi} (n = {n})",
+                    markevery=qp.markevery(len(mean), i, len(keys)),
+                    **styles[selection, chi])
+            counts.append(n)
+        qp.title(ax, title)
+        ax.set_xlabel("training round")
+        qp.integer_axis(ax)
+    axes[0].set_ylabel("test accuracy (%)")
+    qp.legend(fig, axes, ncols=1 if len(shown) == 1 else 2, title=qp.caption(
+        figure.drawn, qp.spread_note(counts, "seeds", shown="bands")))
+    qp.save(fig, OUT / "dqnn_training_curves.png")

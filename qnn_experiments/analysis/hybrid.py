@@ -10,85 +10,103 @@
 # %% [markdown]
 # # Hybrid QNN: photonic layers inside classical networks
 #
-# Data (see the figure manifest): `qnn run hybrid with circle`, `... with digits` (hybrid vs
-# classical twin with the same trainable-parameter count, 5 seeds) and `... with shots_sweep`
-# (accuracy vs shots per circuit evaluation, trained on samples with the shift rule).
+# Data (see the figure manifest): `qnn run hybrid with circle`, `... with digits` (the
+# photonic layer, `hybrid`, against `classical`, a linear layer of its widths with as many
+# trainable entries, and `linear`, the same layer fully trained; 5 seeds) and `... with
+# shots_sweep` (accuracy vs shots per circuit evaluation, trained on samples with the
+# shift rule). Only completed runs of exactly those configs are drawn, distinct seeds pooled.
 
 # %%
-import csv
+import pandas as pd
 
-import matplotlib.pyplot as plt
-import numpy as np
-
-from qnn.figures import SAVE_OPTIONS, notebook_settings
-from qnn.runs import task_rows
+from qnn import plotting as qp
+from qnn.figures import Request, notebook_settings
 from qnn.runs.tables import aggregate
 
 SETTINGS = notebook_settings()
-RUNS, OUT, SAVE = SETTINGS.runs_dir, SETTINGS.out_dir, SAVE_OPTIONS
-STUDIES = ("circle", "digits")
-NAMES = {"hybrid": "photonic layer", "classical": "classical twin (equal parameters)",
-         "linear": "full linear layer (reference)"}
+OUT = SETTINGS.out_dir
+qp.use_style()
 
 
-def curve_band(rows, key):
-    """Mean and std over seeds of one per-epoch curve."""
-    curves = np.array([row[f"curve_{key}"] for row in rows], dtype=float)
-    return curves.mean(axis=0), curves.std(axis=0)
+def in_order(rows, key):
+    return list(dict.fromkeys(r[key] for r in rows))
 
 
 # %% [markdown]
 # ## Test accuracy and training loss per epoch; the table of final test accuracies
 
 # %%
-fig, axes = plt.subplots(2, len(STUDIES), figsize=(10, 6), squeeze=False)
-table = []
-for column, study in enumerate(STUDIES):
-    rows = [r for r in task_rows(RUNS, "hybrid", label=SETTINGS.label_or(study))
-            if r["shots"] is None]
-    for model in [m for m in NAMES if any(r["model"] == m for r in rows)]:
-        part = [r for r in rows if r["model"] == model]
-        epochs = np.arange(1, len(part[0]["curve_test_accuracy"]) + 1)
-        for ax, key, scale in ((axes[0, column], "test_accuracy", 100),
-                               (axes[1, column], "train_loss", 1)):
-            mean, std = curve_band(part, key)
-            ax.plot(epochs, scale * mean, label=NAMES[model])
-            ax.fill_between(epochs, scale * (mean - std), scale * (mean + std), alpha=0.2)
-    axes[0, column].set_title(study)
-    axes[0, column].set_ylabel("test accuracy (%)")
-    axes[1, column].set_ylabel("training loss")
-    axes[1, column].set_xlabel("epoch")
-    for s in aggregate(rows, by=("model",), metrics=("test_accuracy", "n_trainable")):
-        table.append([study, s["model"], s["n"], int(s["n_trainable_mean"]),
-                      f"{100 * s['test_accuracy_mean']:.2f}",
-                      f"{100 * s['test_accuracy_std']:.2f}"])
-axes[0, 0].legend(fontsize="small")
-fig.tight_layout()
-fig.savefig(OUT / "hybrid_curves.png", **SAVE)
-with open(OUT / "hybrid_table.csv", "w", newline="") as f:
-    writer = csv.writer(f)
-    writer.writerow(["dataset", "model", "seeds", "trainable_parameters", "test_accuracy_mean",
-                     "test_accuracy_std"])
-    writer.writerows(table)
+with SETTINGS.figure("hybrid_curves") as figure:
+    studies = [s for s in figure.select(Request("hybrid", "circle"),
+                                        Request("hybrid", "digits")) if s]
+    exact = {s: [r for r in s.rows() if r["shots"] is None] for s in studies}
+    models = list(dict.fromkeys(m for rows in exact.values() for m in in_order(rows, "model")))
+    styles = qp.series_styles(models)
+    fig, axes = qp.grid(2, len(studies), width=qp.PAGE if len(studies) > 1 else qp.COLUMN,
+                        sharex="col", panel_height=1.6)
+    counts, table = [], []
+    for col, (selection, rows) in enumerate(exact.items()):
+        for i, model in enumerate(models):
+            part = [r for r in rows if r["model"] == model]
+            for ax, key, scale in ((axes[0, col], "test_accuracy", 100),
+                                   (axes[1, col], "train_loss", 1)):
+                mean, std, n = qp.mean_curve([r[f"curve_{key}"] for r in part])
+                epochs = range(1, len(mean) + 1)
+                qp.band(ax, epochs, scale * mean, scale * std, label=model,
+                        markevery=qp.markevery(len(mean), i, len(models)), **styles[model])
+            counts.append(n)
+        axes[0, col].set_title(qp.short_name(studies, selection))
+        axes[1, col].set_xlabel("epoch")
+        qp.integer_axis(axes[1, col])
+        summary = pd.DataFrame(aggregate(rows, by=("model",),
+                                         metrics=("test_accuracy", "n_trainable")))
+        table.append(summary.assign(runs=selection.name))
+    axes[0, 0].set_ylabel("test accuracy (%)")
+    axes[1, 0].set_ylabel("training loss\n(cross-entropy)")
+    qp.legend(fig, axes.flat, ncols=len(models), title=qp.caption(
+        studies, qp.spread_note(counts, "seeds", shown="bands")))
+    qp.save(fig, OUT / "hybrid_curves.png")
+    table = pd.concat(table, ignore_index=True)
+    table = table.assign(trainable_parameters=table["n_trainable_mean"].round().astype(int),
+                         test_accuracy_pct_mean=100 * table["test_accuracy_mean"],
+                         test_accuracy_pct_std=100 * table["test_accuracy_std"])
+    qp.write_table(table[["runs", "model", "n", "trainable_parameters",
+                          "test_accuracy_pct_mean", "test_accuracy_pct_std"]],
+                   OUT / "hybrid_table", caption=(
+                       f"Final test accuracy (%, {qp.SPREAD} over the n seeds) and trainable "
+                       f"parameters per model, exact probabilities. Runs: "
+                       f"{'; '.join(s.label for s in studies)}."))
 
 # %% [markdown]
 # ## Accuracy vs shots per circuit evaluation (shift-rule gradients on samples)
 
 # %%
-rows = [r for r in task_rows(RUNS, "hybrid", label=SETTINGS.label_or("shots_sweep"))
-        if r["model"] == "hybrid"]
-sampled = aggregate([r for r in rows if r["shots"] is not None], by=("shots",),
-                    metrics=("test_accuracy",))
-fig, ax = plt.subplots(figsize=(5, 3.5))
-ax.errorbar([s["shots"] for s in sampled], [100 * s["test_accuracy_mean"] for s in sampled],
-            yerr=[100 * s["test_accuracy_std"] for s in sampled], fmt="o-", capsize=3,
-            label="sampled forward + shift-rule gradients")
-exact = [r["test_accuracy"] for r in rows if r["shots"] is None]
-if exact:
-    ax.axhline(100 * np.mean(exact), color="grey", ls="--", label="exact probabilities")
-ax.set_xscale("log")
-ax.set_xlabel("shots per circuit evaluation")
-ax.set_ylabel("test accuracy (%)")
-ax.legend(fontsize="small")
-fig.tight_layout()
-fig.savefig(OUT / "hybrid_shots.png", **SAVE)
+with SETTINGS.figure("hybrid_shots") as figure:
+    (runs,) = figure.select(Request("hybrid", "shots_sweep"))
+    rows = [r for r in runs.rows() if r["model"] == "hybrid"]
+    sampled = pd.DataFrame(aggregate([r for r in rows if r["shots"] is not None],
+                                     by=("shots", "gradient"), metrics=("test_accuracy",)))
+    exact = pd.DataFrame(aggregate([r for r in rows if r["shots"] is None], by=("gradient",),
+                                   metrics=("test_accuracy",)))
+    styles = qp.series_styles(["sampled", "exact"])
+    fig, (ax,) = qp.panels(1, width=qp.COLUMN, panel_height=2.0, legend_height=0.9)
+    for gradient, part in sampled.groupby("gradient", sort=False):
+        qp.errorbars(ax, part["shots"], 100 * part["test_accuracy_mean"],
+                     100 * part["test_accuracy_std"],
+                     label=f"sampled forward pass, {gradient} gradients", **styles["sampled"])
+    for row in exact.itertuples():
+        mean, std = 100 * row.test_accuracy_mean, 100 * row.test_accuracy_std
+        ax.axhline(mean, color=styles["exact"]["color"], linestyle="--",
+                   label=f"exact probabilities, {row.gradient} gradients")
+        if std == std:  # not nan: more than one seed
+            ax.axhspan(mean - std, mean + std, color=styles["exact"]["color"], alpha=0.15,
+                       linewidth=0)
+    ax.set_xscale("log")
+    qp.log_ticks(ax, sampled["shots"])
+    ax.set_xlabel("shots per circuit evaluation")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title(qp.short_name([runs], runs))
+    qp.legend(fig, [ax], ncols=1, title=qp.caption(
+        [runs], qp.spread_note(pd.concat([sampled, exact])["n"], "seeds",
+                               shown="bars and band")))
+    qp.save(fig, OUT / "hybrid_shots.png")

@@ -2,11 +2,13 @@
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
 
+import pandas as pd
 import pytest
 
 from qnn.cli import main
@@ -49,14 +51,65 @@ def test_smoke_run_folder_holds_records_metrics_and_every_histogram(smoke_run):
     assert all(r["best_cost"] >= r["optimum"] - 1e-9 for r in rows)
 
 
-def test_figures_regenerate_from_the_smoke_run(smoke_run, tmp_path):
-    out = tmp_path / "figures"
-    assert main(["figures", "--runs-dir", str(smoke_run), "--out",
-                 str(out), "--label", "smoke", "--only", "bbs_success_vs_size",
-                 "bbs_training_curves", "bbs_ablations"]) == 0
+BBS_FIGURES = ["--only", "bbs_success_vs_size", "bbs_training_curves", "bbs_ablations"]
+
+
+@pytest.fixture(scope="module")
+def smoke_and_override(smoke_run, tmp_path_factory):
+    """The smoke run (bbs/1) beside an ad-hoc override of it (bbs/2, size 10)."""
+    runs = tmp_path_factory.mktemp("mixed")
+    shutil.copytree(smoke_run / "bbs", runs / "bbs")
+    assert main(["run", "bbs", "--runs-dir", str(runs), "with", "smoke", "sizes=[10]",
+                 "instances=1", "problems=['maxcut']", "bbs.updates=2"]) == 0
+    return runs
+
+
+def figures(runs, out, *options):
+    return main(["figures", "--runs-dir", str(runs), "--out", str(out), *BBS_FIGURES,
+                 *options])
+
+
+def test_figures_draw_no_run_under_a_name_whose_config_it_lacks(smoke_and_override, tmp_path,
+                                                                 capsys):
+    out = tmp_path / "paper"
+    assert figures(smoke_and_override, out) == 1  # nothing drawn
+    printed = capsys.readouterr().out
+    assert ("figure bbs_success_vs_size: skipped: no completed bbs run under "
+            f"{smoke_and_override} has the config of 'paper_table'; make one with: qnn run "
+            "bbs with paper_table\n") in printed
+    assert printed.count("make one with: qnn run bbs with paper_table") == 2
+    assert ("make them with: qnn run bbs with ablation_frozen && qnn run bbs with "
+            "ablation_random_clicks") in printed
+    assert "0 drawn, 3 skipped, 0 failed" in printed and not list(out.iterdir())
+
+
+def test_label_smoke_draws_the_smoke_run_only_and_pinning_draws_the_override(
+        smoke_and_override, tmp_path, capsys):
+    smoke, override = smoke_and_override / "bbs" / "1", smoke_and_override / "bbs" / "2"
+    out = tmp_path / "smoke"
+    assert figures(smoke_and_override, out, "--label", "smoke") == 0
     assert sorted(p.name for p in out.iterdir()) == [
-        "bbs_ablations.png", "bbs_success_vs_size.png", "bbs_table.csv",
+        "bbs_ablations.png", "bbs_success_vs_size.png", "bbs_table.csv", "bbs_table.md",
         "bbs_training_curves.png"]
+    printed = capsys.readouterr().out
+    assert printed.count("drawn from smoke (run 1; seed 11)") == 3 and "run 2" not in printed
+    # the two ablation requests resolve to the same smoke run: drawn once, and said so
+    assert '"ablation_random_clicks" and "ablation_frozen" are the same runs' in printed
+    table = pd.read_csv(out / "bbs_table.csv")
+    assert set(table["size"]) == {8} and set(table["n"]) == {2}  # the override is not there
+    assert table["rel_error_std"].dtype == float
+    assert "Runs: smoke (run 1; seed 11)." in (out / "bbs_table.md").read_text()
+    rerun = tmp_path / "again"
+    assert figures(smoke_and_override, rerun, "--label", "smoke") == 0
+    assert all((out / p.name).read_bytes() == p.read_bytes() for p in rerun.iterdir())
+
+    pinned = tmp_path / "pinned"
+    assert figures(smoke_and_override, pinned, "--runs", str(override)) == 0
+    table = pd.read_csv(pinned / "bbs_table.csv")
+    assert set(table["size"]) == {10} and set(table["problem"]) == {"maxcut"}
+    caption = (pinned / "bbs_table.md").read_text()
+    assert "smoke bbs.updates=2 instances=1" in caption and "sizes=[10]" in caption
+    assert str(smoke) not in capsys.readouterr().out
 
 
 def test_killed_run_resumes_to_the_uninterrupted_result(tmp_path):

@@ -45,9 +45,12 @@ def test_nas_figure_regenerates_from_the_smoke_run(smoke_run, tmp_path):
     out = tmp_path / "figures"
     assert main(["figures", "--runs-dir", str(smoke_run.parents[1]),
                  "--out", str(out), "--label", "smoke", "--only", "nas_search_curves"]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["nas_search_curves.png", "nas_table.csv"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "nas_search_curves.png", "nas_table.csv", "nas_table.md"]
     table = (out / "nas_table.csv").read_text().splitlines()
+    assert table[0].startswith("dataset,method,n,evaluations,best_val_pct_mean,best_val_pct_std")
     assert len(table) == 5 and any(line.startswith("digits,photonic,2,12,") for line in table)
+    assert "±" not in "".join(table)  # numbers only: mean and std are separate columns
 
 
 def test_an_interrupted_study_resumes_to_the_same_rows_without_retraining(tmp_path):

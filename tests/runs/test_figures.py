@@ -1,10 +1,15 @@
-"""qnn figures: manifest validation, notebook execution, byte-identical reruns."""
+"""qnn figures: manifest validation, notebook execution, skips that name the command to run,
+pinned runs, byte-identical reruns, and the shared style's tables and helpers."""
 
 import hashlib
 import textwrap
 
+import numpy as np
+import pandas as pd
 import pytest
 
+from qnn import plotting as qp
+from qnn.cli import main
 from qnn.figures import make_figures, read_manifest
 
 NOTEBOOK = textwrap.dedent('''
@@ -29,12 +34,53 @@ MANIFEST = textwrap.dedent('''
     commands = ["qnn run bbs with paper_table"]
 ''')
 
+# Two figures in one notebook: the first needs a paper_table run, the second no run at all.
+SELECTING = textwrap.dedent('''
+    # %%
+    from qnn import plotting as qp
+    from qnn.figures import Request, notebook_settings
+
+    SETTINGS = notebook_settings()
+    qp.use_style()
+
+    # %%
+    with SETTINGS.figure("needs_runs") as figure:
+        (runs,) = figure.select(Request("bbs", "paper_table"))
+        fig, (ax,) = qp.panels(1, width=qp.COLUMN)
+        ax.plot([1, 2], [len(runs.folders), 0], label=runs.label)
+        qp.save(fig, SETTINGS.out_dir / "needs.png")
+
+    # %%
+    with SETTINGS.figure("needs_nothing") as figure:
+        fig, (ax,) = qp.panels(1, width=qp.COLUMN)
+        ax.plot([1, 2], [2, 1])
+        qp.save(fig, SETTINGS.out_dir / "free.png")
+''')
+
+SELECTING_MANIFEST = textwrap.dedent('''
+    [[figure]]
+    id = "needs_runs"
+    title = "Needs a paper_table run"
+    notebook = "analysis/selecting.py"
+    outputs = ["needs.png"]
+    commands = ["qnn run bbs with paper_table"]
+
+    [[figure]]
+    id = "needs_nothing"
+    title = "Draws without runs"
+    notebook = "analysis/selecting.py"
+    outputs = ["free.png"]
+    commands = []
+''')
+
 
 @pytest.fixture
 def repo(tmp_path):
     (tmp_path / "analysis").mkdir()
     (tmp_path / "analysis" / "line.py").write_text(NOTEBOOK)
+    (tmp_path / "analysis" / "selecting.py").write_text(SELECTING)
     (tmp_path / "figures.toml").write_text(MANIFEST)
+    (tmp_path / "selecting.toml").write_text(SELECTING_MANIFEST)
     return tmp_path
 
 
@@ -45,18 +91,73 @@ def digest(path):
 def test_figures_are_made_and_reruns_are_identical(repo):
     out = repo / "figs"
     made = make_figures([repo / "figures.toml"], out_dir=out)
-    first = digest(made["line"][0])
-    assert digest(make_figures([repo / "figures.toml"], out_dir=out)["line"][0]) == first
-    flat = make_figures([repo / "figures.toml"], out_dir=out, label="flat")
-    assert digest(flat["line"][0]) != first
+    assert made["line"].status == "drawn" and made["line"].files == (out / "line.png",)
+    first = digest(out / "line.png")
+    make_figures([repo / "figures.toml"], out_dir=out)
+    assert digest(out / "line.png") == first
+    make_figures([repo / "figures.toml"], out_dir=out, label="flat")
+    assert digest(out / "line.png") != first
 
 
 def test_manifest_and_failures_are_reported(repo):
     with pytest.raises(ValueError, match=r"unknown figure id\(s\) \['nope'\]"):
         make_figures([repo / "figures.toml"], out_dir=repo / "figs", only=["nope"])
     (repo / "analysis" / "line.py").write_text("raise SystemExit('no runs found')\n")
-    with pytest.raises(RuntimeError, match="no runs found"):
-        make_figures([repo / "figures.toml"], out_dir=repo / "figs2")
+    failed = make_figures([repo / "figures.toml"], out_dir=repo / "figs2")["line"]
+    assert failed.status == "failed" and "no runs found" in failed.message
     (repo / "figures.toml").write_text(MANIFEST.replace('title = "A line"\n', ""))
     with pytest.raises(ValueError, match=r"figure\[0\] missing \['title'\]"):
         read_manifest(repo / "figures.toml")
+
+
+def test_a_figure_without_runs_is_skipped_naming_the_command_and_the_next_is_drawn(
+        repo, tmp_path, capsys):
+    runs, out = tmp_path / "runs", tmp_path / "out"
+    runs.mkdir()
+    args = ["figures", "--manifest", str(repo / "selecting.toml"), "--runs-dir", str(runs),
+            "--out", str(out)]
+    assert main(args) == 0  # one figure drawn, none failed
+    printed = capsys.readouterr().out
+    assert (f"figure needs_runs: skipped: no completed bbs run under {runs} has the config of "
+            f"'paper_table'; make one with: qnn run bbs with paper_table\n") in printed
+    assert "figure needs_nothing: drawn" in printed and "1 drawn, 1 skipped, 0 failed" in printed
+    assert sorted(p.name for p in out.iterdir()) == ["free.png"]
+    # Nothing drawn at all is a failure of the command.
+    assert main([*args, "--only", "needs_runs"]) == 1
+
+
+def test_pinned_runs_reach_the_notebook_and_are_checked(repo, tmp_path):
+    folders = [tmp_path / "runs" / "bbs" / str(i) for i in (1, 2)]
+    for folder in folders:
+        folder.mkdir(parents=True)
+        (folder / "run.json").write_text("{}")
+    manifest, out = [repo / "selecting.toml"], tmp_path / "out"
+    made = make_figures(manifest, out_dir=out, runs=folders, only=["needs_runs"])
+    assert made["needs_runs"].status == "drawn" and made["needs_runs"].runs == tuple(folders)
+    with pytest.raises(ValueError, match="is not a run folder"):
+        make_figures(manifest, out_dir=out, runs=[tmp_path])
+    with pytest.raises(ValueError, match="not both"):
+        make_figures(manifest, out_dir=out, runs=folders, label="smoke")
+
+
+def test_tables_are_numeric_csv_and_markdown_with_mean_and_std_merged(tmp_path):
+    frame = pd.DataFrame({"method": ["bbs", "sa"], "n": [20, 1],
+                          "acc_mean": [74.5, 70.0], "acc_std": [2.125, float("nan")]})
+    csv, md = qp.write_table(frame, tmp_path / "t", caption="Accuracy (%).")
+    assert csv.read_text() == "method,n,acc_mean,acc_std\nbbs,20,74.5,2.125\nsa,1,70,\n"
+    assert md.read_text() == ("Accuracy (%).\n\n| method | n | acc (mean ± sample std) |\n"
+                              "|---|---|---|\n| bbs | 20 | 74.5 ± 2.125 |\n| sa | 1 | 70 |\n")
+
+
+def test_style_helpers_say_what_bars_are_and_keep_markers_apart():
+    assert qp.spread_note([20, 20], "instances") == (
+        "error bars: mean ± sample std, n = 20 instances")
+    assert qp.spread_note([3, 5], "seeds", shown="bands") == (
+        "bands: mean ± sample std, n = 3–5 seeds")
+    assert qp.spread_note([1], "seeds") == "n = 1 seed: no spread to show"
+    shifted = [qp.dodge([10, 15], i, 3) for i in range(3)]
+    assert np.allclose(shifted[1], [10, 15]) and shifted[0][0] < 10 < shifted[2][0] < 12.5
+    starts = {qp.markevery(200, i, 4)[0] for i in range(4)}
+    assert len(starts) == 4 and qp.markevery(10, 0, 3) == (0, 3)
+    mean, std, n = qp.mean_curve([[1, 2], [3, 4]])
+    assert n == 2 and np.allclose(mean, [2, 3]) and np.allclose(std, [2 ** 0.5] * 2)
