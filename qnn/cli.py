@@ -467,6 +467,46 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_show(sub: argparse._SubParsersAction) -> None:
+    show = sub.add_parser(
+        "show", help="print what an HDF5 run file holds",
+        description="Verify an HDF5 run file (every entry read and checked, in a child "
+                    "process; the file is not modified) and list its provenance and entries.")
+    show.add_argument("file", help="e.g. runs/bbs/1/histograms.h5")
+    show.add_argument("--all", action="store_true", help="list every entry (default: the "
+                      "first and last 10)")
+    show.set_defaults(func=_show)
+
+
+SHOWN_ENTRY_COLUMNS = ("name", "kind", "n_modes", "detection", "shots", "n_states",
+                       "n_histograms", "backend")
+
+
+def _show(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from .store import RunStore, verify_store
+
+    report = verify_store(args.file)  # a StoreError names the damaged entry
+    with RunStore(args.file) as store:
+        provenance = store.get_attrs("/")
+        entries = store.entries()
+    print(f"{args.file}: {report.entries} entries, all readable; {report.sealed} checked "
+          f"against their digests; manifest {'present' if report.manifest else 'absent'}")
+    for key, value in provenance.items():
+        print(f"  {key}: {value}")
+    if entries.empty:
+        return 0
+    print(entries.groupby(["kind", "n_modes", "detection"], dropna=False).size()
+          .rename("entries").to_string())
+    table = entries[[c for c in SHOWN_ENTRY_COLUMNS if c in entries.columns]]
+    if not args.all and len(table) > 20:
+        table = pd.concat([table.head(10), table.tail(10)])
+        print(f"first and last 10 of {len(entries)} entries (--all for every one):")
+    print(table.to_string(index=False))
+    return 0
+
+
 def _add_runs(sub: argparse._SubParsersAction) -> None:
     runs = sub.add_parser(
         "runs", help="list, inspect, compare and clean stored runs",
@@ -602,6 +642,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_collect(sub)
     _add_figures(sub)
     _add_export(sub)
+    _add_show(sub)
     _add_runs(sub)
     return parser
 

@@ -26,3 +26,16 @@ def test_demo_writes_histogram_and_distribution(tmp_path, capsys):
 def test_bad_arguments_name_the_field(tmp_path, capsys):
     assert main(["demo", "--modes", "2", "--loops", "1,3", "--out", str(tmp_path / "x.h5")]) == 2
     assert "loop_lengths[1]=3 is outside [1, 1]" in capsys.readouterr().err
+
+
+def test_show_lists_a_run_file_and_names_damage_in_one_line(tmp_path, capsys):
+    out = tmp_path / "demo.h5"
+    assert main(["demo", "--modes", "4", "--loops", "1", "--shots", "50", "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["show", str(out)]) == 0
+    shown = capsys.readouterr().out
+    assert "2 entries, all readable; 2 checked against their digests" in shown
+    assert "demo/histogram" in shown and "probabilities" in shown and "qnn_version" in shown
+    assert main(["show", str(tmp_path / "missing.h5")]) != 0
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert "missing.h5: no such file" in line

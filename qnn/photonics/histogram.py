@@ -110,6 +110,17 @@ class Histogram:
             for row, c in zip(self.patterns, self.counts, strict=True)
         }
 
+    def to_pandas(self):
+        """A ``pandas.DataFrame``: one row per pattern (sorted), columns ``mode_0`` …
+        ``mode_{M-1}`` (counts or clicks), ``count`` and ``frequency``."""
+        import pandas as pd
+
+        table = pd.DataFrame(self.patterns.astype(np.int64),
+                             columns=[f"mode_{i}" for i in range(self.n_modes)])
+        table["count"] = self.counts
+        table["frequency"] = self.frequencies()
+        return table
+
     @property
     def n_modes(self) -> int:
         return self.patterns.shape[1]

@@ -184,6 +184,30 @@ class RunStore:
         """The circuit stored in the attributes of entry ``name`` (see ``circuit_attrs``)."""
         return read_circuit(self._entry(name))
 
+    def entries(self):
+        """A ``pandas.DataFrame`` with one row per entry: ``name``, ``kind`` (histogram,
+        histograms, probabilities), ``n_modes``, ``detection``, ``shots`` (histograms),
+        ``n_states`` (probability tables), ``n_histograms`` (batches) and the entry's own
+        attributes (e.g. ``task``, ``tag``) as further columns."""
+        import pandas as pd
+
+        kinds = {"qnn.histogram/1": "histogram", "qnn.histogram_batch/1": "histograms",
+                 "qnn.probabilities/1": "probabilities"}
+        rows = []
+        for name in self.names():
+            group = self._entry(name)
+            with _wrap_os_error(self.path, group.name):
+                own = {key: group.attrs[key] for key in ("n_modes", "detection", "shots",
+                                                          "n_states", "n_histograms")
+                       if key in group.attrs}
+                rows.append({"name": name, "kind": kinds[schema_of(group)],
+                             **{k: v.item() if hasattr(v, "item") else v for k, v in own.items()},
+                             **read_attrs(group, exclude=_ENTRY_ATTRS)})
+        columns = ["name", "kind", "n_modes", "detection", "shots", "n_states", "n_histograms"]
+        table = pd.DataFrame(rows)
+        return table.reindex(columns=[c for c in columns if c in table.columns or not rows]
+                             + [c for c in table.columns if c not in columns])
+
     def get_attrs(self, name: str = "/") -> dict[str, object]:
         """Caller attributes of entry ``name``, or the file's (provenance) attributes for "/"."""
         group = self._file if name == "/" else self._entry(name)

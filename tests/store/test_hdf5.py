@@ -465,3 +465,46 @@ def test_histogram_batches_round_trip_in_one_group(tmp_path):
     with (pytest.raises(ValueError, match="share n_modes and detection"),
           RunStore(tmp_path / "c.h5", "w") as store):
         store.put_histograms("x", [hists[0], Histogram.from_dict({(1, 0): 1})])
+
+
+def test_the_readme_recipe_reads_patterns_without_the_package(tmp_path):
+    # the layout the README documents: h5py and numpy alone recover every histogram
+    rng = np.random.default_rng(3)
+    small = [Histogram.from_samples(rng.integers(0, 3, (50, 6))) for _ in range(3)]
+    wide = Histogram.from_samples(rng.integers(0, 200, (20, 40)))  # 40 modes x 8 bits: matrix
+    with RunStore(tmp_path / "run.h5", "a") as store:
+        store.put_histograms("batch", small)
+        store.put_histogram("wide", wide)
+    with h5py.File(tmp_path / "run.h5", "r") as f:
+        for name, expected in (("batch", small), ("wide", [wide])):
+            entry = f[name]
+            bits, m = int(entry.attrs["bits"]), int(entry.attrs["n_modes"])
+            if bits:
+                shifts = np.uint64(bits) * np.arange(m - 1, -1, -1, dtype=np.uint64)
+                patterns = (entry["keys"][()][:, None] >> shifts) & np.uint64((1 << bits) - 1)
+            else:
+                patterns = entry["patterns"][:]
+            counts = entry["counts"][:]
+            offsets = entry["offsets"][:] if "offsets" in entry else [0, len(counts)]
+            for b, hist in enumerate(expected):
+                rows = slice(offsets[b], offsets[b + 1])
+                assert np.array_equal(patterns[rows], hist.patterns)
+                assert np.array_equal(counts[rows], hist.counts)
+    assert (small[0].patterns.max(), wide.patterns.max()) == (2, 199)  # both layouts exercised
+
+
+def test_entries_and_to_pandas_tabulate_what_is_stored(tmp_path):
+    hist = Histogram.from_dict({(1, 0, 1): 3, (0, 2, 0): 1})
+    with RunStore(tmp_path / "run.h5", "a") as store:
+        store.put_histogram("a", hist, task="t1")
+        store.put_probabilities("p", np.array([[1, 0], [0, 1]]), np.array([0.25, 0.75]))
+    before = (tmp_path / "run.h5").read_bytes()
+    with RunStore(tmp_path / "run.h5") as store:
+        entries = store.entries().set_index("name")
+        table = store.get_histogram("a").to_pandas()
+    assert (tmp_path / "run.h5").read_bytes() == before  # reading changed nothing
+    assert entries.loc["a", "kind"] == "histogram" and entries.loc["a", "shots"] == 4
+    assert entries.loc["a", "task"] == "t1" and entries.loc["p", "n_states"] == 2
+    assert entries.loc["p", "kind"] == "probabilities"
+    assert table.to_dict("list") == {"mode_0": [0, 1], "mode_1": [2, 0], "mode_2": [0, 1],
+                                     "count": [1, 3], "frequency": [0.25, 0.75]}
