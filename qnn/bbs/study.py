@@ -51,8 +51,9 @@ class StudySpec:
         problems: problem families, from :data:`PROBLEMS`.
         sizes: target QUBO sizes (bits) per family (JSSP: within 2 bits below).
         instances: random instances per (family, size).
-        methods: from :data:`METHODS`; classical baselines get the cost-evaluation budget
-            that ``bbs`` spent on the same instance (``gw`` is Max-Cut only and unbudgeted).
+        methods: from :data:`METHODS`; every method gets the cost-evaluation budget that
+            ``bbs`` spent on the same instance (``bbs_frozen`` and ``bbs_random_clicks`` run
+            updates until they have spent it; ``gw`` is Max-Cut only and unbudgeted).
         bbs: the solver's hyper-parameters (ablation methods override one field each).
         checkpoint_every: BBS updates between checkpoints.
         optimum_time_limit: seconds CP-SAT may take to prove an optimum beyond brute force.
@@ -182,7 +183,8 @@ class BBSStudy:
 
     A BBS task saves the solver's state every ``checkpoint_every`` updates, so a resumed
     run continues it from there (and redraws, under the same names, the updates after it);
-    baselines get the cost-evaluation budget that ``bbs`` spent on the same instance.
+    every other method gets the cost-evaluation budget that ``bbs`` spent on the same
+    instance.
     """
 
     family = "bbs"
@@ -244,7 +246,11 @@ def _run_bbs(task: Task, instance: Instance, spec: StudySpec, rng: np.random.Gen
     solver = BBSSolver(instance.qubo, context.backend, config)
     saved = context.state if context.state and context.state.get("task") == task.key else None
     state = BBSState.from_dict(saved["bbs"]) if saved else solver.init_state(rng)
-    while state.step < config.updates:
+    # The ablations spend fewer evaluations per update (frozen angles: no shifted circuits),
+    # so they run until they have spent what bbs spent: every method, the same budget.
+    budget = None if task.method == "bbs" else _budget(task, context.rows, spec, instance,
+                                                         context.backend)
+    while state.step < config.updates if budget is None else state.evaluations < budget:
         context.tag(f"update{state.step + 1:04d}")
         state, report = solver.step(state)
         context.log_scalar(f"{task.key}/expected_cost", report.expected_cost, report.step)

@@ -81,6 +81,28 @@ def gap_curves(rows: Sequence[dict[str, Any]], curve: str = "curve_best_cost"
     return gaps.mean(axis=0), std, len(curves)
 
 
+def gap_curves_by_evaluations(rows: Sequence[dict[str, Any]], curve: str, points: int = 60
+                              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """:func:`gap_curves` against cost evaluations spent, for curves of different lengths
+    (methods that spend a budget in updates of different cost).
+
+    Each row's curve holds the value after each update, which spent ``curve_evaluations``;
+    it is read at ``points`` evenly spaced evaluation counts up to the smallest total of the
+    rows, as the value of the last update finished by then.
+
+    Returns:
+        ``evaluations`` ``(points,)``, ``mean`` and ``std`` there, and the number of rows.
+    """
+    rows = [r for r in rows if r.get(curve) is not None]
+    if not rows:
+        raise ValueError(f"no row holds {curve!r}")
+    spent = [np.cumsum(np.asarray(r["curve_evaluations"], dtype=float)) for r in rows]
+    grid = np.linspace(max(s[0] for s in spent), min(s[-1] for s in spent), points)
+    resampled = [{**r, curve: np.asarray(r[curve], dtype=float)[
+        np.searchsorted(s, grid, side="right") - 1]} for r, s in zip(rows, spent, strict=True)]
+    return (grid, *gap_curves(resampled, curve))
+
+
 def _sortable(key: tuple) -> bool:
     try:
         sorted([key, key])

@@ -21,7 +21,7 @@ from matplotlib.lines import Line2D
 
 from qnn import plotting as qp
 from qnn.figures import Request, notebook_settings
-from qnn.runs.tables import aggregate, gap_curves
+from qnn.runs.tables import aggregate, gap_curves_by_evaluations
 
 SETTINGS = notebook_settings()
 OUT = SETTINGS.out_dir
@@ -87,14 +87,13 @@ with SETTINGS.figure("bbs_training_curves") as figure:
             part = [r for r in rows if (r["problem"], r["size"], r["method"])
                     == (problem, size, method)]
             for curve, linestyle in curves.items():
-                mean, std, n = gap_curves(part, curve)
-                steps = range(1, len(mean) + 1)
-                qp.band(ax, steps, mean, std, linestyle=linestyle,
+                # against evaluations spent: frozen angles spend the budget in more updates
+                spent, mean, std, n = gap_curves_by_evaluations(part, curve)
+                qp.band(ax, spent, mean, std, linestyle=linestyle,
                         markevery=qp.markevery(len(mean), i, len(methods)), **styles[method])
                 counts.append(n)
         ax.set_title(f"{problem}, m = {size} bits")
-        ax.set_xlabel("BBS update")
-        qp.integer_axis(ax)
+        ax.set_xlabel("cost evaluations spent")
     axes[0].set_ylabel("relative gap\n(cost − opt.) / |opt.|")
     entries = [(Line2D([], [], **styles[m]), m) for m in methods] + [
         (Line2D([], [], color="0.3", linestyle="-"), "expected sample cost"),

@@ -124,3 +124,20 @@ def test_sampled_flip_gradient_is_unbiased_for_the_closed_form_slope():
     bound = 5 * np.abs(qubo.matrix + qubo.matrix.T).sum(1) / np.sqrt(cfg.shots)
     assert np.all(np.abs(report.flip_grad / chain - slope) < bound)
     assert report.evaluations == cfg.shots + cfg.shots + 6 * cfg.shots
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_at_flip_probability_one_half_the_circuit_has_no_gradient(seed):
+    """At p = 1/2 every candidate y XOR b is uniform whatever the clicks y, so the expected
+    cost does not depend on the circuit: the exact angle gradient vanishes for any cost
+    (here random QUBOs), which is why BBS starts out as random search. At p = 0.4 it does
+    not vanish: the test can tell the two apart."""
+    qubo = random_qubo(8, seed)
+    backend = get_backend("exact")
+    grads = {}
+    for init_flip in (0.5, 0.4):
+        cfg = BBSConfig(loop_lengths=(1, 3), gradient="exact", shots=10, init_flip=init_flip)
+        solver = BBSSolver(qubo, backend, cfg)
+        _, report = solver.step(solver.init_state(np.random.default_rng(seed)))
+        grads[init_flip] = np.abs(report.angle_grad).max()
+    assert grads[0.5] < 1e-12 < 1e-3 < grads[0.4]

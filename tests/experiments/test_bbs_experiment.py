@@ -16,7 +16,8 @@ from qnn.runs import Checkpoint, find_runs
 from qnn.store import RunStore
 
 QNN = [sys.executable, "-m", "qnn.cli"]
-SMOKE_BBS_UPDATES = 2 * 3 * 3 * 10  # instances x problems x BBS variants x updates
+SMOKE_UPDATES = 10  # of each bbs task
+SMOKE_BBS_UPDATES = 2 * 3 * 3 * SMOKE_UPDATES  # instances x problems x BBS variants
 
 
 @pytest.fixture(scope="module")
@@ -38,17 +39,28 @@ def test_smoke_run_folder_holds_records_metrics_and_every_histogram(smoke_run):
     assert record["experiment"]["repositories"][0]["commit"]
     assert any(dep.startswith("torch==") for dep in record["experiment"]["dependencies"])
     assert json.loads((run.path / "metrics.json").read_text())
+    rows = run.results("tasks")
+    updates = sum(len(r["curve_evaluations"]) for r in rows if r["method"].startswith("bbs"))
+    assert updates > SMOKE_BBS_UPDATES  # frozen angles: more updates for the same budget
     with RunStore(run.path / "histograms.h5", "r") as store:
         names = store.names()
-        assert len(names) == SMOKE_BBS_UPDATES
+        assert len(names) == updates  # one entry per update drawn
         hists = store.get_histograms(names[0])
         assert store.get_attrs()["git_commit"] and store.get_attrs()["sacred_run_id"] == "1"
     # one unshifted and 2 x n_bs shifted parameter sets, 20 shots each, threshold clicks
     assert all(h.detection == "threshold" and h.shots == 20 for h in hists)
-    rows = run.results("tasks")
     assert {r["method"] for r in rows} == {"bbs", "bbs_frozen", "bbs_random_clicks", "sa",
                                            "random", "gw"}
     assert all(r["best_cost"] >= r["optimum"] - 1e-9 for r in rows)
+    # every method spends what bbs spent on the instance; a BBS ablation stops at the end
+    # of the update that reaches it (frozen angles spend fewer evaluations per update)
+    table = pd.DataFrame(rows).pivot_table("evaluations", ["problem", "size", "instance"],
+                                           "method")
+    for method in ("sa", "random"):
+        assert (table[method] == table["bbs"]).all()
+    per_update = table["bbs"] / SMOKE_UPDATES
+    for method in ("bbs_frozen", "bbs_random_clicks"):
+        assert ((table[method] >= table["bbs"]) & (table[method] < table["bbs"] + per_update)).all()
 
 
 BBS_FIGURES = ["--only", "bbs_success_vs_size", "bbs_training_curves", "bbs_ablations"]
