@@ -6,6 +6,7 @@ import math
 import operator
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import torch
@@ -273,3 +274,29 @@ def random_tbi(
     bs = rng.uniform(0, 2 * np.pi, (*batch, n_bs))
     ps = rng.uniform(-np.pi, np.pi, (*batch, n_bs)) if phases else None
     return TBICircuit(input_state, loop_lengths, bs, ps)
+
+
+@runtime_checkable
+class Interferometer(Protocol):
+    """What the ``exact`` backend reads from a linear-optical circuit: its input state and
+    its ``(*batch, M, M)`` unitary. :class:`TBICircuit` and
+    :class:`~qnn.photonics.mesh.MeshCircuit` are both ``Interferometer``s."""
+
+    input_state: tuple[int, ...]
+
+    @property
+    def n_modes(self) -> int: ...
+
+    @property
+    def n_photons(self) -> int: ...
+
+    @property
+    def batch_shape(self) -> tuple[int, ...]: ...
+
+    def unitary(self, device: torch.device | str | None = None) -> Tensor:
+        """``U[out, in]``, ``(*batch, M, M)`` complex, differentiable in the parameters."""
+        ...
+
+    def unbatched(self) -> list[Interferometer]:
+        """One circuit per parameter set, in row-major batch order."""
+        ...

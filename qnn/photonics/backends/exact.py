@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..circuit import TBICircuit
+from ..circuit import Interferometer
 from ..cost import (
     check,
     check_fock_space,
@@ -28,7 +28,8 @@ SAMPLERS = ("auto", "distribution", "clifford")
 
 
 class ExactBackend:
-    """Exact simulation of TBI circuits, differentiable in the angles.
+    """Exact simulation of TBI circuits and general meshes (any :class:`Interferometer`:
+    only the input state and the unitary are read), differentiable in the angles.
 
     ``probabilities`` computes every output probability by SLOS (photon-by-photon
     recursion), batched over the circuit's parameter sets, with the noise model applied
@@ -77,13 +78,15 @@ class ExactBackend:
         )
 
     # ----------------------------------------------------------------- distributions
-    def amplitudes(self, circuit: TBICircuit) -> tuple[Tensor, Tensor]:
+    def amplitudes(self, circuit: Interferometer) -> tuple[Tensor, Tensor]:
         """Ideal output amplitudes: ``patterns`` ``[S, M]`` and complex ``[*batch, S]``."""
         self._check_size(circuit, noisy=False)
         amps = fock_amplitudes(circuit.unitary(self.device), circuit.input_state)
         return _basis_tensor(circuit.n_modes, circuit.n_photons, self.device), amps
 
-    def probabilities(self, circuit: TBICircuit, detection: str = "pnr") -> tuple[Tensor, Tensor]:
+    def probabilities(
+        self, circuit: Interferometer, detection: str = "pnr"
+    ) -> tuple[Tensor, Tensor]:
         """Exact output distribution under the noise model.
 
         Returns:
@@ -94,7 +97,7 @@ class ExactBackend:
         return self._distribution(circuit, detection, dark_counts=True)
 
     def _distribution(
-        self, circuit: TBICircuit, detection: str, *, dark_counts: bool
+        self, circuit: Interferometer, detection: str, *, dark_counts: bool
     ) -> tuple[Tensor, Tensor]:
         _check_detection(detection)
         m, n = circuit.n_modes, circuit.n_photons
@@ -116,7 +119,7 @@ class ExactBackend:
             )
         return torch.as_tensor(np.array(patterns), dtype=torch.long, device=self.device), probs
 
-    def _check_size(self, circuit: TBICircuit, *, noisy: bool) -> None:
+    def _check_size(self, circuit: Interferometer, *, noisy: bool) -> None:
         """Refuse, before allocating, what the shared cost limits or ``max_states`` refuse.
 
         With ``noisy``, loss adds a mode (the lost photons) and partial distinguishability
@@ -145,7 +148,7 @@ class ExactBackend:
 
     # ----------------------------------------------------------------- sampling
     def sample(
-        self, circuit: TBICircuit, shots: int, *, seed: SeedLike = None, detection: str = "pnr"
+        self, circuit: Interferometer, shots: int, *, seed: SeedLike = None, detection: str = "pnr"
     ) -> Histogram:
         """``shots`` detections of an unbatched circuit as a :class:`Histogram`."""
         if circuit.batch_shape:
@@ -155,7 +158,7 @@ class ExactBackend:
         return self.sample_batch(circuit, shots, seed=seed, detection=detection)[0]
 
     def sample_batch(
-        self, circuit: TBICircuit, shots: int, *, seed: SeedLike = None, detection: str = "pnr"
+        self, circuit: Interferometer, shots: int, *, seed: SeedLike = None, detection: str = "pnr"
     ) -> list[Histogram]:
         """One histogram per parameter set, in row-major batch order."""
         _check_detection(detection)
@@ -164,7 +167,7 @@ class ExactBackend:
             return self._sample_distribution(circuit, shots, rng, detection)
         return [self._sample_clifford(c, shots, rng, detection) for c in circuit.unbatched()]
 
-    def _samples_from_distribution(self, circuit: TBICircuit) -> bool:
+    def _samples_from_distribution(self, circuit: Interferometer) -> bool:
         if self.sampler != "auto":
             return self.sampler == "distribution"
         size = n_fock_states(circuit.n_modes + self.noise.has_loss, circuit.n_photons)
@@ -175,7 +178,7 @@ class ExactBackend:
         return size <= self.max_distribution_states
 
     def _sample_distribution(
-        self, circuit: TBICircuit, shots: int, rng: np.random.Generator, detection: str
+        self, circuit: Interferometer, shots: int, rng: np.random.Generator, detection: str
     ) -> list[Histogram]:
         # Dark counts are added per shot: their exact distribution can be far larger.
         with torch.no_grad():
@@ -194,7 +197,7 @@ class ExactBackend:
         return out
 
     def _sample_clifford(
-        self, circuit: TBICircuit, shots: int, rng: np.random.Generator, detection: str
+        self, circuit: Interferometer, shots: int, rng: np.random.Generator, detection: str
     ) -> Histogram:
         from ..clifford import clifford_sample
 
