@@ -9,7 +9,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..circuit import Interferometer
+from .. import slos_direct
+from ..circuit import Interferometer, TBICircuit, beam_splitter_pairs
 from ..cost import (
     check,
     check_fock_space,
@@ -102,8 +103,10 @@ class ExactBackend:
         _check_detection(detection)
         m, n = circuit.n_modes, circuit.n_photons
         self._check_size(circuit, noisy=True)
-        unitary = circuit.unitary(self.device)
-        probs = self._lossless_probabilities(unitary, circuit.input_state)
+        probs = self._direct_probabilities(circuit)
+        if probs is None:
+            unitary = circuit.unitary(self.device)
+            probs = self._lossless_probabilities(unitary, circuit.input_state)
         patterns = fock_basis(m, n)
         if self.noise.has_loss:
             patterns, probs = _thin(probs, m, n, self.noise.efficiencies(m))
@@ -132,6 +135,31 @@ class ExactBackend:
             check_fock_space(m, n, self.max_states, "sample instead, or raise max_states")
         if noisy and self.noise.indistinguishability < 1.0:
             check_mixture(circuit.n_modes, n)
+
+    def _direct_probabilities(self, circuit: Interferometer) -> Tensor | None:
+        """Ideal-photon probabilities by :mod:`qnn.photonics.slos_direct` when no gradient
+        is wanted (on the CPU, indistinguishable photons): the same numbers without torch's
+        per-operation overhead, which dominates small circuits. ``None`` otherwise."""
+        if self.device.type != "cpu" or self.noise.indistinguishability < 1.0:
+            return None
+        if isinstance(circuit, TBICircuit):
+            angles = [a for a in (circuit.bs_angles, circuit.ps_angles) if a is not None]
+            if torch.is_grad_enabled() and any(a.requires_grad for a in angles):
+                return None
+            batch, n_bs = circuit.batch_shape, circuit.n_beam_splitters
+            bs, ps = (None if a is None else a.detach().expand(*batch, n_bs).reshape(-1, n_bs)
+                      .numpy() for a in (circuit.bs_angles, circuit.ps_angles))
+            unitaries = slos_direct.tbi_unitaries(
+                circuit.n_modes, _pairs(circuit.n_modes, circuit.loop_lengths), bs, ps)
+            dtype = circuit.bs_angles.dtype
+        else:
+            unitary = circuit.unitary()
+            if unitary.requires_grad:
+                return None
+            unitaries = unitary.reshape(-1, circuit.n_modes, circuit.n_modes).numpy()
+            dtype = unitary.real.dtype
+        probs = slos_direct.fock_probabilities(unitaries, circuit.input_state)
+        return torch.from_numpy(probs).to(dtype).reshape(*circuit.batch_shape, -1)
 
     def _lossless_probabilities(self, unitary: Tensor, input_state: tuple[int, ...]) -> Tensor:
         modes = photon_modes(input_state)
@@ -241,6 +269,11 @@ class ExactBackend:
 
 
 @lru_cache(maxsize=32)
+@lru_cache(maxsize=64)
+def _pairs(n_modes: int, loop_lengths: tuple[int, ...]) -> np.ndarray:
+    return np.array(beam_splitter_pairs(n_modes, loop_lengths), dtype=np.int64).reshape(-1, 2)
+
+
 def _basis_tensor(n_modes: int, n_photons: int, device: torch.device) -> Tensor:
     return torch.as_tensor(
         np.array(fock_basis(n_modes, n_photons)), dtype=torch.long, device=device
