@@ -16,7 +16,7 @@ from .mapping import (
     n_index_bits,
     scale,
 )
-from .mps import MPSMapping, centred
+from .mps import MPSMapping, centred, generated_weights
 from .target import functional_forward, n_weights
 
 
@@ -86,14 +86,22 @@ class QuantumTrain(nn.Module):
                          for q, a in zip(self.qpus, angles, strict=True))
         return PhotonicDistribution(circuits, self.outcomes)
 
+    def values(self, vectors: Sequence[Tensor]) -> Tensor:
+        """The value feature of every weight ``[W]``: the scaled, truncated outer product."""
+        if self.scaling == "mean":
+            return joint_distribution([scale(v, "mean") for v in vectors], self.n_weights)
+        return scale(joint_distribution(list(vectors), self.n_weights), "qt")
+
     def weights(self, vectors: Sequence[Tensor]) -> Tensor:
         """Flat generated weights ``[W]`` from the K QPU vectors (differentiable in both)."""
-        if self.scaling == "mean":
-            joint = joint_distribution([scale(v, "mean") for v in vectors], self.n_weights)
-        else:
-            joint = scale(joint_distribution(list(vectors), self.n_weights), "qt")
-        # = generated_weights(self.mps, weight_features(joint)), with the bits' work shared
-        return centred(self.mps.forward_indexed(joint))
+        # = generated_weights(self.mps, weight_features(values)), with the bits' work shared
+        return centred(self.mps.forward_indexed(self.values(vectors)))
+
+    def weights_from_features(self, features: Tensor) -> Tensor:
+        """Flat weights ``[W]`` from arbitrary MPS inputs ``(W, n_bits + 1)``: for features
+        that are not ``[bits of j, value j]`` (the published ablation replaces the bits too),
+        so the shared-prefix contraction of :meth:`weights` does not apply."""
+        return generated_weights(self.mps, features)
 
     def logits(self, x: Tensor, weights: Tensor) -> Tensor:
         """The target network with ``weights`` on images ``x``."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +23,7 @@ from .data import (
 )
 from .model import QPUSpec, QuantumTrain
 from .target import DigitsCNN, HardwareCNN, PaperCNN, accuracy, to_state_dict
-from .train import Dataset, TrainConfig, Trainer
+from .train import INPUTS, Dataset, TrainConfig, Trainer
 
 DATASETS = ("digits", "mnist_published", "mnist_full")
 PRECISIONS = {"float32": torch.float32, "float64": torch.float64}
@@ -32,7 +32,8 @@ TARGETS = {"digits": DigitsCNN, "paper": PaperCNN, "hardware": HardwareCNN}
 
 @dataclass(frozen=True)
 class DQNNSpec:
-    """One study: every (bond dimension, seed) pair is a task trained from scratch."""
+    """One study: every (bond dimension, seed) pair is a task trained from scratch (times
+    every noise level, and every entry of ``inputs``, when given)."""
 
     dataset: str = "digits"
     target: str = "digits"
@@ -44,6 +45,9 @@ class DQNNSpec:
     seeds: tuple[int, ...] = (0,)
     train: TrainConfig = field(default_factory=TrainConfig)
     noise_levels: tuple[dict, ...] = ()
+    # TrainConfig.inputs values, one set of tasks each (every task otherwise the same, so the
+    # modes are compared on equal data, initialisation and seeds); empty: train.inputs alone
+    inputs: tuple[str, ...] = ()
     # The CNN's arithmetic; the MPS and the photonic vectors stay float64. float32 halves a
     # round's time on CPU with the same accuracy (benchmarks/qtrain.py).
     precision: str = "float32"
@@ -65,12 +69,23 @@ class DQNNSpec:
         if isinstance(self.train, dict):
             object.__setattr__(self, "train", TrainConfig.from_dict(self.train))
         object.__setattr__(self, "noise_levels", tuple(self.noise_levels))
+        object.__setattr__(self, "inputs", tuple(self.inputs))
+        if self.inputs and self.train.inputs != "photonic":
+            raise ValueError(f"inputs={list(self.inputs)} sweeps the input modes; leave "
+                             f"train.inputs at 'photonic' (got {self.train.inputs!r})")
+        for i, mode in enumerate(self.inputs):
+            if mode not in INPUTS:
+                raise ValueError(f"inputs[{i}]={mode!r}; choose from {list(INPUTS)}")
         for i, level in enumerate(self.noise_levels):
             try:
                 NoiseModel(**level)
             except (TypeError, ValueError) as err:
                 raise ValueError(f"noise_levels[{i}]={level}: {err}") from None
         self.model(self.bond_dims[0], 0)  # fails now if the QPUs cannot cover the weights
+
+    def train_config(self, inputs: str | None) -> TrainConfig:
+        """``train`` with its ``inputs`` replaced (``None``: as given)."""
+        return self.train if inputs is None else replace(self.train, inputs=inputs)
 
     def model(self, bond_dim: int, seed: int) -> QuantumTrain:
         generator = torch.Generator().manual_seed(_task_seed(seed, "init", bond_dim))
@@ -120,13 +135,15 @@ class DQNNTask:
     seed: int
     level: int | None = None  # index into spec.noise_levels
     method: str = "quantum_train"  # or one of BASELINE_METHODS
+    inputs: str | None = None  # an entry of spec.inputs; None: spec.train.inputs
 
     @property
     def key(self) -> str:
         if self.method != "quantum_train":
             return f"{self.method}-chi{self.bond_dim}-seed{self.seed}"
         return f"chi{self.bond_dim}-seed{self.seed}" + (
-            "" if self.level is None else f"-noise{self.level}")
+            "" if self.level is None else f"-noise{self.level}") + (
+            "" if self.inputs is None else f"-{self.inputs}")
 
 
 BASELINE_METHODS = ("classical", "weight_sharing", "pruning")
@@ -145,7 +162,7 @@ class DQNNStudy:
 
     family = "dqnn"
     spec_type = DQNNSpec
-    summary_by = ("method", "noise_level", "bond_dim")
+    summary_by = ("method", "inputs", "noise_level", "bond_dim")
     summary_metrics = ("test_accuracy", "n_total")
     headline = ("test_accuracy", {"method": "quantum_train"})
 
@@ -154,8 +171,9 @@ class DQNNStudy:
             return [DQNNTask(b, s, method=m) for b in spec.bond_dims for s in spec.seeds
                     for m in BASELINE_METHODS]
         levels = list(range(len(spec.noise_levels))) or [None]
-        return [DQNNTask(b, s, level) for level in levels for b in spec.bond_dims
-                for s in spec.seeds]
+        modes = list(spec.inputs) or [None]
+        return [DQNNTask(b, s, level, inputs=mode) for level in levels for b in spec.bond_dims
+                for mode in modes for s in spec.seeds]
 
     def run_task(self, spec: DQNNSpec, task: DQNNTask, context: TaskContext) -> dict:
         data = context.cached("data", lambda: load_dataset(spec.dataset, context.seed,
@@ -167,7 +185,8 @@ class DQNNStudy:
         if noise is not None:  # a noise sweep simulates each level on the exact backend
             backend = backend.wrapping(get_backend("exact", noise=NoiseModel(**noise)))
         model = spec.model(task.bond_dim, task.seed)
-        trainer = Trainer(model, backend, spec.train, data,
+        train = spec.train_config(task.inputs)
+        trainer = Trainer(model, backend, train, data,
                           on_round_start=lambda r: backend.tag(f"round{r:04d}"))
 
         def log(metrics: dict) -> None:
@@ -178,11 +197,11 @@ class DQNNStudy:
                               checkpoint=context.folder / f"checkpoint-{task.key}.pt",
                               on_round=log)
         with torch.no_grad():
-            weights = model.weights(trainer.vectors())
+            weights = trainer.weights(trainer.vectors())
         network = export_network(model.target, weights, context.folder / f"network-{task.key}.pt")
         return {
-            "method": task.method, "bond_dim": task.bond_dim, "seed": task.seed,
-            "noise_level": task.level, "noise": noise,
+            "method": task.method, "inputs": train.inputs, "bond_dim": task.bond_dim,
+            "seed": task.seed, "noise_level": task.level, "noise": noise,
             **{f"n_{k}": v for k, v in model.n_trained_parameters().items()},
             "n_target_weights": model.n_weights,
             "test_accuracy": history[-1]["test_accuracy"],
@@ -212,8 +231,8 @@ def _baseline_row(spec: DQNNSpec, task: DQNNTask, data: Dataset, context: TaskCo
     else:
         result = finetune_pruned(TARGETS[spec.target](), data, dense, budget,
                                  FitConfig(**fit), seed, start)
-    return {"method": result.method, "bond_dim": task.bond_dim, "seed": task.seed,
-            "noise_level": None, "n_total": result.n_trained_parameters,
+    return {"method": result.method, "inputs": None, "bond_dim": task.bond_dim,
+            "seed": task.seed, "noise_level": None, "n_total": result.n_trained_parameters,
             "test_accuracy": result.test_accuracy,
             "curve_test_accuracy": list(result.curve_test_accuracy),
             "seconds": result.seconds}

@@ -18,10 +18,15 @@ from tqdm.auto import tqdm
 from ..photonics.backends.base import Backend, ProbabilityBackend
 from ..runs.checkpoint import atomic_torch_save, torch_load
 from .data import batches
+from .mapping import weight_features
 from .model import QuantumTrain
 
 ANGLE_METHODS = ("autograd", "central_difference", "spsa", "cobyla", "frozen")
-RANDOM_DISTRIBUTIONS = (None, "once", "each_step")
+# What the MPS's per-weight features are made of (TrainConfig.inputs); every mode but
+# "photonic" is an ablation that never uses the circuits.
+INPUTS = ("photonic", "random_values", "published_ablation", "bits_only", "fixed_random")
+# the modes whose features are drawn anew on every forward pass
+FRESH_INPUTS = ("random_values", "published_ablation")
 
 
 @dataclass(frozen=True)
@@ -52,9 +57,20 @@ class TrainConfig:
         cobyla_maxiter: loss evaluations COBYLA may spend per round (at least
             ``n_angles + 2``, its own minimum).
         cobyla_rhobeg: COBYLA's initial trust radius (radians).
-        random_distribution: ablation: replace the photonic vectors by uniform random numbers
-            (normalised), drawn ``"once"`` at the start or anew at ``"each_step"`` (every MPS
-            step and every evaluation); ``None`` uses the QPUs.
+        inputs: what the MPS's features ``[index bits of weight j, value j]`` are made of.
+            ``"photonic"``: the QPUs' vectors (the method). The ablations never use the
+            circuits, so ``angle_method`` is ignored (no angle updates):
+            ``"random_values"``: each QPU vector replaced by uniform random numbers
+            (normalised), drawn anew on every forward pass (every MPS step and every
+            evaluation); index bits kept.
+            ``"published_ablation"``: the published code's ablation, which replaces values
+            AND bits on every forward pass: value j ~ N(0, 1) fresh per weight, and one
+            random ±1 string as every weight's "bits". Weights then differ only by noise,
+            so chance accuracy is expected by construction.
+            ``"bits_only"``: no photonic information: each QPU vector is the uniform
+            distribution, so every weight's value is the same constant; bits kept.
+            ``"fixed_random"``: uniform random vectors (normalised) drawn once from the
+            run's seed and kept for the whole run; bits kept.
     """
 
     rounds: int = 200
@@ -69,7 +85,7 @@ class TrainConfig:
     spsa_c: float = 0.1
     cobyla_maxiter: int = 20
     cobyla_rhobeg: float = 0.5
-    random_distribution: str | None = None
+    inputs: str = "photonic"
 
     def __post_init__(self) -> None:
         for name in ("rounds", "mps_epochs", "batch_size", "angle_batch", "cobyla_maxiter"):
@@ -87,9 +103,8 @@ class TrainConfig:
             raise ValueError(f"TrainConfig.shots={self.shots!r} must be None or >= 1")
         if self.angle_method == "autograd" and self.shots is not None:
             raise ValueError("TrainConfig.angle_method='autograd' needs exact vectors (shots=None)")
-        if self.random_distribution not in RANDOM_DISTRIBUTIONS:
-            raise ValueError(f"TrainConfig.random_distribution={self.random_distribution!r}; "
-                             f"choose from {list(RANDOM_DISTRIBUTIONS)}")
+        if self.inputs not in INPUTS:
+            raise ValueError(f"TrainConfig.inputs={self.inputs!r}; choose from {list(INPUTS)}")
 
     @classmethod
     def from_dict(cls, record: dict) -> TrainConfig:
@@ -132,14 +147,26 @@ class Trainer:
         # told the round about to start, e.g. to file the histograms it draws under it
         self.on_round_start = on_round_start
 
-    # ----------------------------------------------------------------- distributions
+    # ----------------------------------------------------------------- inputs
     def vectors(self, *, grad: bool = False,
-                angles: list[Tensor] | None = None) -> list[Tensor]:
-        """The K QPU vectors now: exact, sampled, or the random ablation's."""
-        if self.config.random_distribution == "each_step":
+                angles: list[Tensor] | None = None) -> list[Tensor] | None:
+        """The K vectors the value features come from now, per ``config.inputs``: exact or
+        sampled QPU vectors, or an ablation's stand-ins; ``None`` for
+        ``"published_ablation"``, whose features replace the bits as well (:meth:`features`
+        draws them)."""
+        inputs = self.config.inputs
+        if inputs == "random_values":
             return self._random_vectors()
-        if self.config.random_distribution == "once":
+        if inputs == "fixed_random":
+            if self._fixed_random is None:
+                raise RuntimeError("inputs='fixed_random' draws its vectors from the seed "
+                                   "in fit(); call fit() first")
             return self._fixed_random
+        if inputs == "bits_only":  # a QPU that tells nothing: its uniform distribution
+            return [torch.full((size,), 1.0 / size, dtype=torch.float64)
+                    for size in self.model.distribution().sizes]
+        if inputs == "published_ablation":
+            return None
         distribution = self.model.distribution(angles)
         with torch.set_grad_enabled(grad):
             if self.config.shots is None:
@@ -151,22 +178,48 @@ class Trainer:
         draws = [torch.as_tensor(self.rng.random(size)) for size in sizes]
         return [d / d.sum() for d in draws]
 
+    def _published_ablation_features(self) -> Tensor:
+        """``(W, n_bits + 1)``: one random ±1 string for every weight's bits, then a fresh
+        N(0, 1) value per weight (the published ablation's forward pass)."""
+        n_weights = self.model.n_weights
+        n_bits = self.model.mps.n_inputs - 1
+        bits = torch.as_tensor(self.rng.choice([-1.0, 1.0], size=n_bits))
+        values = torch.as_tensor(self.rng.standard_normal(n_weights))
+        return torch.cat([bits.expand(n_weights, n_bits), values[:, None]], dim=1)
+
+    def features(self, vectors: list[Tensor] | None) -> Tensor:
+        """The MPS inputs ``(W, n_bits + 1)`` of one forward pass on ``vectors`` (from
+        :meth:`vectors`); the published ablation draws its own (``vectors`` unused)."""
+        if self.config.inputs == "published_ablation":
+            return self._published_ablation_features()
+        return weight_features(self.model.values(vectors))
+
+    def weights(self, vectors: list[Tensor] | None) -> Tensor:
+        """The generated weights ``[W]`` of one forward pass on ``vectors``."""
+        if self.config.inputs == "published_ablation":
+            return self.model.weights_from_features(self.features(None))
+        return self.model.weights(vectors)  # = from features(vectors), bits' work shared
+
     # ----------------------------------------------------------------- one round
-    def loss(self, x: Tensor, y: Tensor, vectors: list[Tensor]) -> Tensor:
-        return cross_entropy(self.model.logits(x, self.model.weights(vectors)), y)
+    def loss(self, x: Tensor, y: Tensor, vectors: list[Tensor] | None) -> Tensor:
+        return cross_entropy(self.model.logits(x, self.weights(vectors)), y)
 
     def train_round(self) -> dict[str, float]:
         """MPS epochs, then an angle update; returns the round's metrics."""
         cfg = self.config
         if self.on_round_start is not None:
             self.on_round_start(self.round + 1)
-        joint = cfg.angle_method == "autograd"
-        fixed = None if joint or cfg.random_distribution == "each_step" else self.vectors()
+        photonic = cfg.inputs == "photonic"  # the ablations never touch the angles
+        joint = photonic and cfg.angle_method == "autograd"
+        fresh = cfg.inputs in FRESH_INPUTS
+        # otherwise the vectors stay fixed while only the MPS trains: computed once a round
+        fixed = None if joint or fresh else self.vectors()
         losses = []
         for _ in range(cfg.mps_epochs):
             for xb, yb in batches(self.data.x_train, self.data.y_train, cfg.batch_size,
                                   rng=self.rng):
-                vectors = self.vectors(grad=True) if joint else (fixed or self.vectors())
+                vectors = (self.vectors(grad=True) if joint
+                           else self.vectors() if fresh else fixed)
                 loss = self.loss(xb, yb, vectors)
                 self.mps_optimizer.zero_grad()
                 self.angle_optimizer.zero_grad()
@@ -175,7 +228,7 @@ class Trainer:
                 if joint:
                     self.angle_optimizer.step()
                 losses.append(float(loss.detach()))
-        if cfg.angle_method in ("central_difference", "spsa", "cobyla"):
+        if photonic and cfg.angle_method in ("central_difference", "spsa", "cobyla"):
             self._update_angles()
         self.round += 1
         metrics = {"round": self.round, "train_loss": float(np.mean(losses)),
@@ -225,7 +278,7 @@ class Trainer:
 
     def test_accuracy(self) -> float:
         with torch.no_grad():
-            weights = self.model.weights(self.vectors())
+            weights = self.weights(self.vectors())
             logits = self.model.logits(self.data.x_test, weights)
         return float((logits.argmax(-1) == self.data.y_test).double().mean())
 
@@ -237,7 +290,7 @@ class Trainer:
         self.rng = np.random.default_rng(seed)
         if checkpoint is not None and Path(checkpoint).is_file():
             self.load_state(torch_load(checkpoint))
-        elif self.config.random_distribution == "once":
+        elif self.config.inputs == "fixed_random":
             self._fixed_random = self._random_vectors()
         bar = tqdm(total=self.config.rounds, initial=self.round, desc="rounds", unit="round",
                    leave=False, disable=not progress)

@@ -129,8 +129,8 @@ def test_bad_configs_name_the_field():
         TrainConfig(angle_method="adam")
     with pytest.raises(ValueError, match="needs exact vectors"):
         TrainConfig(angle_method="autograd", shots=100)
-    with pytest.raises(ValueError, match="random_distribution='always'"):
-        TrainConfig(random_distribution="always")
+    with pytest.raises(ValueError, match=r"^TrainConfig.inputs='random'; choose from"):
+        TrainConfig(inputs="random")
 
 
 def test_sampled_training_stores_every_histogram_it_draws(data, tmp_path):
