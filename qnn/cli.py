@@ -384,6 +384,9 @@ def _add_figures(sub: argparse._SubParsersAction) -> None:
     fig.add_argument("--manifest", action="append", default=None, metavar="FILE",
                      help="a figures.toml to use (repeatable); default: every installed one")
     fig.add_argument("--runs-dir", default="runs")
+    fig.add_argument("--reference-dir", default="data/reference",
+                     help="shipped runs a figure falls back to when no run under --runs-dir "
+                          "matches (default data/reference)")
     fig.add_argument("--out", default="paper/figures")
     fig.add_argument("--only", nargs="*", default=None, help="figure ids to make")
     pick = fig.add_mutually_exclusive_group()
@@ -401,7 +404,8 @@ def _figures(args: argparse.Namespace) -> int:
 
     manifests = [Path(m) for m in args.manifest] if args.manifest else None
     results = make_figures(manifests, runs_dir=args.runs_dir, out_dir=args.out,
-                           only=args.only, label=args.label, runs=args.runs)
+                           only=args.only, label=args.label, runs=args.runs,
+                           reference_dir=args.reference_dir)
     for figure, result in results.items():
         files = f" -> {', '.join(str(f) for f in result.files)}" if result.files else ""
         stream = sys.stderr if result.status == "failed" else sys.stdout

@@ -15,6 +15,7 @@ unchanged in Jupyter (where the defaults apply):
 - ``QNN_RUNS``: run folders, ``os.pathsep``-separated, every figure is pinned to (``--runs``).
 - ``QNN_FIGURES_REPORT``: a file the notebook appends one JSON line per figure to: drawn
   (from which runs) or skipped (why, and the command that makes the data).
+- ``QNN_ONLY``: comma-separated figure ids to draw; the notebook's others are skipped.
 
 A notebook draws each figure inside ``with settings.figure(id) as figure:`` and asks for its
 data with ``figure.select(Request(family, named_configs, updates), ...)``; a request that no
@@ -30,7 +31,7 @@ import sys
 import tempfile
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +83,7 @@ class NotebookSettings:
     label: str | None = None  # a named config to draw instead of each request's own
     pinned: tuple[Path, ...] = ()  # run folders every figure draws instead of selecting
     report: Path | None = None  # where each figure's outcome goes, one JSON line each
+    only: tuple[str, ...] = ()  # figure ids to draw; the others are skipped (all when empty)
 
     def figure(self, figure_id: str) -> FigureRuns:
         """The runs of one figure: a ``with`` block that is skipped when data is missing."""
@@ -96,7 +98,8 @@ def notebook_settings() -> NotebookSettings:
                                 Path(os.environ.get("QNN_FIGURES_DIR", "paper/figures")),
                                 os.environ.get("QNN_LABEL") or None,
                                 tuple(Path(p) for p in pinned.split(os.pathsep) if p),
-                                Path(report) if report else None)
+                                Path(report) if report else None,
+                                tuple(filter(None, os.environ.get("QNN_ONLY", "").split(","))))
     settings.out_dir.mkdir(parents=True, exist_ok=True)
     return settings
 
@@ -123,6 +126,8 @@ class FigureRuns:
             FigureSkipped: a required request matches no completed run; the message names
                 the command of each one missing.
         """
+        if self.settings.only and self.id not in self.settings.only:
+            raise FigureSkipped(f"not asked for (only {', '.join(self.settings.only)})")
         found, missing = [], []
         for request in requests:
             try:
@@ -202,6 +207,10 @@ class FigureSpec:
     outputs: tuple[str, ...]
     commands: tuple[str, ...] = field(default=())
     smoke_commands: tuple[str, ...] = field(default=())
+    # shipped run folders, relative to the reference folder (data/reference), drawn when no
+    # run under the runs folder matches: labelled by their own configs, so a shipped run of
+    # a reduced regime is never shown under the full regime's name
+    reference: tuple[str, ...] = field(default=())
 
 
 @dataclass(frozen=True)
@@ -237,7 +246,7 @@ def read_manifest(path: str | Path) -> list[FigureSpec]:
         document = tomllib.load(f)
     specs = []
     required = {"id", "title", "notebook", "outputs", "commands"}
-    allowed = required | {"commands", "smoke_commands"}
+    allowed = required | {"commands", "smoke_commands", "reference"}
     for i, entry in enumerate(document.get("figure", [])):
         missing, unknown = required - set(entry), set(entry) - allowed
         if missing or unknown:
@@ -252,14 +261,17 @@ def read_manifest(path: str | Path) -> list[FigureSpec]:
 def make_figures(manifests: list[Path] | None = None, *, runs_dir: str | Path = "runs",
                  out_dir: str | Path = "paper/figures", only: list[str] | None = None,
                  label: str | None = None, runs: Sequence[str | Path] = (),
+                 reference_dir: str | Path = "data/reference",
                  timeout: float = 1800.0) -> dict[str, FigureResult]:
     """Execute each needed notebook once, headless (Agg), and say how each figure went.
 
     Each notebook knows which named configs its figures draw; ``label`` (``QNN_LABEL``)
     makes every request draw that one instead, e.g. ``"smoke"`` to check the whole chain on
     quick runs; ``runs`` (``QNN_RUNS``) pins every figure to those run folders. A figure
-    whose data is missing is skipped, not failed, and its older files are left as they were;
-    a failing notebook fails its figures and the others still run.
+    that no run under ``runs_dir`` matches is drawn from its shipped ``reference`` runs under
+    ``reference_dir`` where the manifest names some (and neither ``label`` nor ``runs`` is
+    given); otherwise it is skipped, not failed, and its older files are left as they were.
+    A failing notebook fails its figures and the others still run.
 
     Args:
         manifests: manifest files; ``None``: every installed one (:func:`installed_manifests`).
@@ -282,7 +294,21 @@ def make_figures(manifests: list[Path] | None = None, *, runs_dir: str | Path = 
             outcomes[spec.notebook] = _execute(Path(spec.notebook), Path(runs_dir), out, label,
                                                pinned, timeout)
         results[spec.id] = _result(spec, out, *outcomes[spec.notebook])
+        shipped = _reference_runs(spec, Path(reference_dir))
+        if results[spec.id].status == "skipped" and shipped and not (label or pinned):
+            result = _result(spec, out, *_execute(Path(spec.notebook), Path(runs_dir), out,
+                                                  None, shipped, timeout, only=spec.id))
+            results[spec.id] = replace(result, message=f"{result.message} (shipped in "
+                                                       f"{reference_dir})")
     return results
+
+
+def _reference_runs(spec: FigureSpec, reference_dir: Path) -> tuple[Path, ...]:
+    """The figure's shipped run folders, if every one of them is there."""
+    from .runs.folder import RUN_FILE
+
+    folders = tuple((reference_dir / name).resolve() for name in spec.reference)
+    return folders if folders and all((f / RUN_FILE).is_file() for f in folders) else ()
 
 
 def _wanted(manifests: list[Path] | None, only: list[str] | None) -> list[FigureSpec]:
@@ -309,14 +335,16 @@ def _pinned(runs: Sequence[str | Path], label: str | None) -> tuple[Path, ...]:
 
 
 def _execute(notebook: Path, runs_dir: Path, out: Path, label: str | None,
-             pinned: tuple[Path, ...], timeout: float) -> tuple[int, str, dict[str, dict]]:
+             pinned: tuple[Path, ...], timeout: float, only: str = ""
+             ) -> tuple[int, str, dict[str, dict]]:
     """Run one notebook; its exit status, the end of its stderr, and its figure reports."""
     with tempfile.TemporaryDirectory() as scratch:
         report = Path(scratch) / "report.jsonl"
         env = {**os.environ, "QNN_RUNS_DIR": str(runs_dir.resolve()),
                "QNN_FIGURES_DIR": str(out.resolve()), "MPLBACKEND": "Agg",
                "QNN_FIGURES_REPORT": str(report)}
-        for name, value in (("QNN_LABEL", label), ("QNN_RUNS", os.pathsep.join(map(str, pinned)))):
+        for name, value in (("QNN_LABEL", label), ("QNN_RUNS", os.pathsep.join(map(str, pinned))),
+                            ("QNN_ONLY", only)):
             env.pop(name, None)
             if value:
                 env[name] = value

@@ -161,3 +161,25 @@ def test_style_helpers_say_what_bars_are_and_keep_markers_apart():
     assert len(starts) == 4 and qp.markevery(10, 0, 3) == (0, 3)
     mean, std, n = qp.mean_curve([[1, 2], [3, 4]])
     assert n == 2 and np.allclose(mean, [2, 3]) and np.allclose(std, [2 ** 0.5] * 2)
+
+
+def test_a_figure_without_runs_falls_back_to_its_shipped_reference_runs(repo, tmp_path):
+    manifest = repo / "selecting.toml"
+    manifest.write_text(SELECTING_MANIFEST.replace(
+        'commands = ["qnn run bbs with paper_table"]',
+        'commands = ["qnn run bbs with paper_table"]\nreference = ["bbs/shipped"]'))
+    reference, runs, out = tmp_path / "reference", tmp_path / "runs", tmp_path / "out"
+    runs.mkdir()
+    made = make_figures([manifest], runs_dir=runs, out_dir=out, reference_dir=reference)
+    assert made["needs_runs"].status == "skipped"  # nothing shipped there yet
+    shipped = reference / "bbs" / "shipped"
+    shipped.mkdir(parents=True)
+    (shipped / "run.json").write_text("{}")
+    made = make_figures([manifest], runs_dir=runs, out_dir=out, reference_dir=reference)
+    assert made["needs_runs"].status == "drawn" and made["needs_runs"].runs == (shipped,)
+    assert made["needs_runs"].message.endswith(f"(shipped in {reference})")
+    assert made["needs_nothing"].status == "drawn"
+    # a quick check on other runs never falls back to the shipped ones
+    made = make_figures([manifest], runs_dir=runs, out_dir=out, reference_dir=reference,
+                        label="smoke")
+    assert made["needs_runs"].status == "skipped"
