@@ -38,7 +38,7 @@ import torch
 from torch import Tensor
 
 from ..photonics.backends.base import Backend, ProbabilityBackend
-from ..photonics.circuit import TBICircuit
+from ..photonics.circuit import Interferometer
 from ..photonics.fock import click_patterns, fock_basis
 from ..photonics.histogram import Histogram
 
@@ -263,16 +263,16 @@ class PhotonicDistribution:
         outcomes: ``"pnr"``, ``"no_bunching"`` or ``"threshold"``.
     """
 
-    circuits: tuple[TBICircuit, ...]
+    circuits: tuple[Interferometer, ...]
     outcomes: str = "no_bunching"
 
     def __post_init__(self) -> None:
         circuits = tuple(self.circuits)
         if not circuits:
-            raise ValueError("circuits is empty: give one TBICircuit per QPU")
+            raise ValueError("circuits is empty: give one circuit per QPU")
         for k, circuit in enumerate(circuits):
-            if not isinstance(circuit, TBICircuit):
-                raise TypeError(f"circuits[{k}] is {type(circuit).__name__}, not a TBICircuit")
+            if not isinstance(circuit, Interferometer):
+                raise TypeError(f"circuits[{k}] is {type(circuit).__name__}, not a circuit")
         object.__setattr__(self, "circuits", circuits)
         _check_choice("outcomes", self.outcomes, OUTCOME_SETS)
         for k, size in enumerate(self.sizes):

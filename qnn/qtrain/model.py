@@ -10,6 +10,7 @@ import torch
 from torch import Tensor, nn
 
 from ..photonics.circuit import TBICircuit, check_interferometer, n_beam_splitters
+from ..photonics.mesh import MeshCircuit, n_mesh_cells
 from .mapping import (
     PhotonicDistribution,
     joint_distribution,
@@ -20,23 +21,61 @@ from .mps import MPSMapping, centred, generated_weights
 from .target import functional_forward, n_weights
 
 
+CIRCUITS = ("tbi", "mesh")
+
+
 @dataclass(frozen=True)
 class QPUSpec:
-    """One photonic QPU of the ensemble: its TBI's input state and loops (angles are trained)."""
+    """One photonic QPU of the ensemble: its circuit's kind and input state (angles are trained).
+
+    Attributes:
+        input_state: photons per mode.
+        loop_lengths: the TBI's loops (``circuit="tbi"``); empty for a mesh.
+        circuit: ``"tbi"``, ORCA's time-bin interferometer (what a PT system is), trained in
+            its beam-splitter angles; or ``"mesh"``, a universal Clements mesh
+            (:class:`~qnn.photonics.mesh.MeshCircuit`, the published paper's kind of
+            circuit), trained in its ``M(M-1)/2`` beam-splitter angles and as many phases.
+    """
 
     input_state: tuple[int, ...]
-    loop_lengths: tuple[int, ...]
+    loop_lengths: tuple[int, ...] = ()
+    circuit: str = "tbi"
 
     def __post_init__(self) -> None:
-        # The circuit's checks now, before n_bs sizes a tensor (a loop as long as the
+        if self.circuit not in CIRCUITS:
+            raise ValueError(f"circuit={self.circuit!r}; choose from {list(CIRCUITS)}")
+        if self.circuit == "mesh":
+            if tuple(self.loop_lengths):
+                raise ValueError(f"loop_lengths={list(self.loop_lengths)}: a mesh has no loops")
+            # MeshCircuit's own checks, before n_angles sizes a tensor
+            MeshCircuit(self.input_state, torch.zeros(self.n_cells), torch.zeros(self.n_cells))
+            object.__setattr__(self, "input_state", tuple(int(n) for n in self.input_state))
+            object.__setattr__(self, "loop_lengths", ())
+            return
+        # The circuit's checks now, before n_angles sizes a tensor (a loop as long as the
         # interferometer would give a negative count).
         state, loops = check_interferometer(self.input_state, self.loop_lengths)
         object.__setattr__(self, "input_state", state)
         object.__setattr__(self, "loop_lengths", loops)
 
     @property
-    def n_bs(self) -> int:
+    def n_cells(self) -> int:
+        return n_mesh_cells(len(self.input_state))
+
+    @property
+    def n_angles(self) -> int:
+        """Trained parameters of the circuit: a TBI's beam-splitter angles, or a mesh's
+        beam-splitter angles followed by its cell phases."""
+        if self.circuit == "mesh":
+            return 2 * self.n_cells
         return n_beam_splitters(len(self.input_state), self.loop_lengths)
+
+    def build(self, angles: Tensor) -> TBICircuit | MeshCircuit:
+        """The circuit at ``(*batch, n_angles)`` trained parameters."""
+        if self.circuit == "mesh":
+            return MeshCircuit(self.input_state, angles[..., :self.n_cells],
+                               angles[..., self.n_cells:])
+        return TBICircuit(self.input_state, self.loop_lengths, angles)
 
 
 class QuantumTrain(nn.Module):
@@ -71,7 +110,7 @@ class QuantumTrain(nn.Module):
         self.outcomes, self.scaling = outcomes, scaling
         self.n_weights = n_weights(target)
         self.bs_angles = nn.ParameterList(
-            nn.Parameter(2 * math.pi * torch.rand(q.n_bs, generator=generator,
+            nn.Parameter(2 * math.pi * torch.rand(q.n_angles, generator=generator,
                                                   dtype=torch.float64)) for q in self.qpus)
         self.mps = MPSMapping(n_index_bits(self.n_weights) + 1, bond_dim, generator=generator)
         sizes = self.distribution().sizes
@@ -82,8 +121,7 @@ class QuantumTrain(nn.Module):
     def distribution(self, angles: Sequence[Tensor] | None = None) -> PhotonicDistribution:
         """The K circuits at ``angles`` (default: the trained ones; may be batched)."""
         angles = list(self.bs_angles) if angles is None else angles
-        circuits = tuple(TBICircuit(q.input_state, q.loop_lengths, a)
-                         for q, a in zip(self.qpus, angles, strict=True))
+        circuits = tuple(q.build(a) for q, a in zip(self.qpus, angles, strict=True))
         return PhotonicDistribution(circuits, self.outcomes)
 
     def values(self, vectors: Sequence[Tensor]) -> Tensor:

@@ -97,11 +97,13 @@ def _qpu_spec(index: int, qpu: QPUSpec | dict) -> QPUSpec:
     """``qpus[index]`` as a QPUSpec; a bad entry is a ValueError that names it."""
     if isinstance(qpu, QPUSpec):
         return qpu
-    if not isinstance(qpu, dict) or set(qpu) != {"input_state", "loop_lengths"}:
-        raise ValueError(f"qpus[{index}]={qpu!r} must be a dict with exactly the keys "
-                         "input_state and loop_lengths")
+    keys = {"input_state", "loop_lengths", "circuit"}
+    if not isinstance(qpu, dict) or "input_state" not in qpu or set(qpu) - keys:
+        raise ValueError(f"qpus[{index}]={qpu!r} must be a dict with input_state and, for a "
+                         "TBI, loop_lengths (or circuit='mesh' and no loops)")
     try:
-        return QPUSpec(tuple(qpu["input_state"]), tuple(qpu["loop_lengths"]))
+        return QPUSpec(tuple(qpu["input_state"]), tuple(qpu.get("loop_lengths", ())),
+                       qpu.get("circuit", "tbi"))
     except (TypeError, ValueError) as err:
         raise ValueError(f"qpus[{index}]: {err}") from None
 
