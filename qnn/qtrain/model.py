@@ -20,7 +20,6 @@ from .mapping import (
 from .mps import MPSMapping, centred, generated_weights
 from .target import functional_forward, n_weights
 
-
 CIRCUITS = ("tbi", "mesh")
 
 
