@@ -110,3 +110,69 @@ with SETTINGS.figure("hybrid_shots") as figure:
         [runs], qp.spread_note(pd.concat([sampled, exact])["n"], "seeds",
                                shown="bars and band")))
     qp.save(fig, OUT / "hybrid_shots.png")
+
+# %% [markdown]
+# ## Training stability: spread over seeds and epoch-to-epoch jitter, per dataset
+#
+# The seed claims the photonic layer trains *stably*. Two measures per model and dataset,
+# exact probabilities: the sample std over seeds of the final test accuracy (how much the
+# outcome depends on the seed), and the jitter of each training, the mean absolute change of
+# test accuracy from one epoch to the next over the second half of training (how much a
+# converged training still wanders), averaged over seeds.
+
+
+# %%
+def jitter(curve):
+    """Mean |Δ| between consecutive epochs over the second half of a curve (in its units)."""
+    tail = pd.Series(curve[len(curve) // 2:])
+    return float(tail.diff().abs().mean())
+
+
+with SETTINGS.figure("hybrid_stability") as figure:
+    studies = [s for s in figure.select(Request("hybrid", "circle"), Request("hybrid", "digits"),
+                                        Request("hybrid", "mnist"), optional=True) if s]
+    if not studies:
+        figure.select(Request("hybrid", "circle"))  # skips, naming the command
+    frames = []
+    for selection in studies:
+        rows = pd.DataFrame([r for r in selection.rows() if r["shots"] is None])
+        rows = rows.assign(dataset=qp.short_name(studies, selection),
+                           accuracy_pct=100 * rows["test_accuracy"],
+                           jitter_pct=[100 * jitter(c) for c in rows["curve_test_accuracy"]])
+        frames.append(rows)
+    rows = pd.concat(frames, ignore_index=True)
+    stability = (rows.groupby(["dataset", "model"], sort=False)
+                 .agg(n=("seed", "nunique"), accuracy_pct_mean=("accuracy_pct", "mean"),
+                      seed_std_pct=("accuracy_pct", "std"), jitter_pct_mean=("jitter_pct", "mean"),
+                      jitter_pct_std=("jitter_pct", "std"))
+                 .reset_index())
+    datasets, models = list(dict.fromkeys(stability["dataset"])), in_order(
+        rows.to_dict("records"), "model")
+    styles = qp.series_styles(models)
+    fig, (spread, wander) = qp.panels(2, width=qp.PAGE, panel_height=1.8)
+    x = {d: k for k, d in enumerate(datasets)}
+    for i, model in enumerate(models):
+        part = stability[stability["model"] == model]
+        at = qp.dodge([x[d] for d in part["dataset"]], i, len(models))
+        spread.plot(at, part["seed_std_pct"], linestyle="none", label=model, **styles[model])
+        qp.errorbars(wander, at, part["jitter_pct_mean"], part["jitter_pct_std"], label=model,
+                     linestyle="none", **styles[model])
+    for ax, title in ((spread, "spread of final test accuracy over seeds"),
+                      (wander, "epoch-to-epoch change of test accuracy, 2nd half")):
+        ax.set_xticks(range(len(datasets)), datasets)
+        ax.set_title(title)
+        ax.set_ylim(bottom=0)
+    if stability["seed_std_pct"].isna().all():
+        spread.text(0.5, 0.5, "one seed per model: no spread over seeds",
+                    transform=spread.transAxes, ha="center", va="center")
+    spread.set_ylabel("sample std over seeds\n(accuracy points)")
+    wander.set_ylabel("mean |Δ accuracy| per epoch\n(accuracy points)")
+    qp.legend(fig, (spread, wander), ncols=len(models), title=qp.caption(
+        studies, qp.spread_note(stability["n"], "seeds") + " (right); left: one value per "
+        "model, the sample std over the n seeds"))
+    qp.save(fig, OUT / "hybrid_stability.png")
+    qp.write_table(stability, OUT / "hybrid_stability_table", caption=(
+        "Training stability per dataset and model (exact probabilities): final test accuracy "
+        "(mean over the n seeds) and its sample std over seeds (seed_std_pct); jitter = mean "
+        "|change of test accuracy| between consecutive epochs over the second half of "
+        f"training, {qp.SPREAD} over seeds. Runs: {'; '.join(s.label for s in studies)}."))
