@@ -291,8 +291,10 @@ def make_figures(manifests: list[Path] | None = None, *, runs_dir: str | Path = 
     results = {}
     for spec in specs:
         if spec.notebook not in outcomes:
+            # with --only, a notebook draws just the figures asked for
+            asked = ",".join(s.id for s in specs if s.notebook == spec.notebook) if only else ""
             outcomes[spec.notebook] = _execute(Path(spec.notebook), Path(runs_dir), out, label,
-                                               pinned, timeout)
+                                               pinned, timeout, only=asked)
         results[spec.id] = _result(spec, out, *outcomes[spec.notebook])
         shipped = _reference_runs(spec, Path(reference_dir))
         if results[spec.id].status == "skipped" and shipped and not (label or pinned):
