@@ -527,6 +527,11 @@ def _add_runs(sub: argparse._SubParsersAction) -> None:
     compare.add_argument("run", nargs="+", help="run folders, or FAMILY/ID under --runs-dir")
     clean = actions.add_parser("clean", help="delete FAILED and INTERRUPTED runs")
     clean.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    ship = actions.add_parser(
+        "ship", help="copy a completed run's compact record (config, results, metrics, "
+                     "Sacred's run.json) to a folder to commit, e.g. data/reference/dqnn/NAME")
+    ship.add_argument("run", help="a run folder, or FAMILY/ID under --runs-dir")
+    ship.add_argument("dest", help="the new folder (must not exist)")
     runs.set_defaults(func=_runs)
 
 
@@ -550,6 +555,8 @@ def _runs(args: argparse.Namespace) -> int:
         return 0
     if args.action == "clean":
         return _clean_runs(runs_catalog.catalog(args.runs_dir), args.yes)
+    if args.action == "ship":
+        return _ship_run(_run_folder(args.run, args.runs_dir), Path(args.dest))
     folders = [_run_folder(r, args.runs_dir) for r in
                (args.run if isinstance(args.run, list) else [args.run])]
     print(_show_run(folders[0]) if args.action == "show" else _compare_runs(folders))
@@ -614,6 +621,30 @@ def _compare_runs(folders) -> str:
         wide = table.pivot_table(index=keys, columns="run", values=means, dropna=False)
         lines += ["summaries (means; n is each run's count per group):", wide.to_string()]
     return "\n".join(lines)
+
+
+SHIPPED_FILES = ("run.json", "config.json", "results.json", "metrics.json", "info.json")
+
+
+def _ship_run(folder: Path, dest: Path) -> int:
+    """Copy the files figures and tables read (no checkpoints, networks or console logs)."""
+    import shutil
+
+    from .runs.catalog import describe_run
+
+    status = describe_run(folder)["status"]
+    if status != "COMPLETED":
+        raise ValueError(f"{folder} is {status}: only a COMPLETED run is shipped")
+    if dest.exists():
+        raise ValueError(f"{dest} exists: ship into a new folder")
+    dest.mkdir(parents=True)
+    for name in SHIPPED_FILES:
+        if (folder / name).is_file():
+            shutil.copy2(folder / name, dest / name)
+    size = sum(p.stat().st_size for p in dest.iterdir())
+    print(f"shipped {folder} -> {dest}: {', '.join(sorted(p.name for p in dest.iterdir()))} "
+          f"({size:,} bytes)")
+    return 0
 
 
 def _clean_runs(table, yes: bool) -> int:

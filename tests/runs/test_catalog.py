@@ -74,3 +74,19 @@ def test_clean_removes_only_failed_and_interrupted_runs(runs, tmp_path, capsys):
     assert main(["runs", "--runs-dir", str(copy), "clean", "--yes"]) == 0
     assert sorted((p.parent.parent.name, p.parent.name) for p in copy.glob("*/*/run.json")) \
         == [("bbs", "1"), ("hybrid", "1")]
+
+
+def test_ship_copies_a_completed_runs_record_that_catalogue_and_figures_read(runs, tmp_path,
+                                                                                  capsys):
+    dest = tmp_path / "reference" / "bbs" / "smoke-seed1"
+    assert main(["runs", "--runs-dir", str(runs), "ship", "bbs/1", str(dest)]) == 0
+    assert sorted(p.name for p in dest.iterdir()) == [
+        "config.json", "info.json", "metrics.json", "results.json", "run.json"]
+    shipped = catalog(tmp_path / "reference").iloc[0]
+    original = catalog(runs).iloc[0]
+    assert (shipped["status"], shipped["named_configs"], shipped["headline"]) == (
+        original["status"], original["named_configs"], original["headline"])
+    capsys.readouterr()
+    assert main(["runs", "--runs-dir", str(runs), "ship", "bbs/2", str(tmp_path / "x")]) != 0
+    assert "is FAILED: only a COMPLETED run is shipped" in capsys.readouterr().err
+    assert main(["runs", "--runs-dir", str(runs), "ship", "bbs/1", str(dest)]) != 0
