@@ -156,7 +156,8 @@ class FigureRuns:
 
     def _selection(self, request: Request) -> Selection:
         if self.settings.pinned:
-            return pinned_runs(self.settings.pinned, request.family)
+            return pinned_runs(self.settings.pinned, request.family,
+                               request.configs(self.settings.label))
         from sacred.utils import NamedConfigNotFoundError
 
         try:

@@ -2,6 +2,7 @@
 pinned runs, byte-identical reruns, and the shared style's tables and helpers."""
 
 import hashlib
+import json
 import textwrap
 
 import numpy as np
@@ -183,3 +184,21 @@ def test_a_figure_without_runs_falls_back_to_its_shipped_reference_runs(repo, tm
     made = make_figures([manifest], runs_dir=runs, out_dir=out, reference_dir=reference,
                         label="smoke")
     assert made["needs_runs"].status == "skipped"
+
+
+def test_pinned_runs_go_to_the_requests_that_name_their_configs(tmp_path):
+    from qnn.runs.selection import pinned_runs
+
+    folders = {}
+    for name in ("circle", "digits", "adhoc"):
+        folder = folders[name] = tmp_path / "hybrid" / name
+        folder.mkdir(parents=True)
+        named = [] if name == "adhoc" else [name]
+        (folder / "run.json").write_text(json.dumps(
+            {"experiment": {"name": "hybrid"}, "meta": {"named_configs": named}}))
+    pinned = list(folders.values())
+    assert pinned_runs(pinned, "hybrid", ["circle"]).folders == (folders["circle"],)
+    assert pinned_runs(pinned, "hybrid", ["digits"]).folders == (folders["digits"],)
+    # no pinned run has the request's configs: every pinned run of the family, as pinned
+    assert pinned_runs(pinned, "hybrid", ["mnist"]).folders == tuple(pinned)
+    assert pinned_runs(pinned, "hybrid").folders == tuple(pinned)
