@@ -52,7 +52,7 @@ with SETTINGS.figure("dqnn_ablations") as figure:
     fig, (ax,) = qp.panels(1, width=qp.COLUMN, panel_height=2.2, legend_height=1.2)
     for i, mode in enumerate(modes):
         part = summary[summary["inputs"] == mode].sort_values("bond_dim")
-        qp.errorbars(ax, qp.dodge(part["bond_dim"], i, len(modes)),
+        qp.errorbars(ax, qp.dodge(part["bond_dim"], i, len(modes), log=True),
                      part["accuracy_pct_mean"], part["accuracy_pct_std"], label=mode,
                      **styles[mode])
     shown = pd.Series(PUBLISHED_ABLATION)
@@ -60,9 +60,10 @@ with SETTINGS.figure("dqnn_ablations") as figure:
     ax.plot(shown.index, shown.values, linestyle="none", marker="x", markersize=6,
             color="black", label="published ablation, as logged (arXiv 2505.08474)")
     ax.axhline(CHANCE, color="0.5", linewidth=0.8, linestyle=":", label="chance (10 classes)")
+    ax.set_xscale("log")  # χ = 1, 2, 4, 10: doublings, evenly spaced
+    qp.log_ticks(ax, summary["bond_dim"])
     ax.set_xlabel("MPS bond dimension χ")
     ax.set_ylabel("test accuracy (%)")
-    qp.integer_axis(ax, values=summary["bond_dim"])
     qp.legend(fig, (ax,), ncols=2, title=qp.caption(
         [runs], qp.spread_note(summary["n"], "seeds")))
     qp.save(fig, OUT / "dqnn_ablations.png")
