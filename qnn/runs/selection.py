@@ -111,16 +111,19 @@ def pinned_runs(folders: Sequence[str | Path], family: str,
                 named_configs: Sequence[str] = ()) -> Selection:
     """Explicit runs of ``family`` (``qnn figures --runs``), named by their own configs.
 
-    Where some of them were run with all of ``named_configs`` (a figure drawing circle and
-    digits runs in separate panels), only those; otherwise every pinned run of the family.
+    Where some of them were run with exactly ``named_configs`` (a figure drawing circle and
+    digits runs in separate panels), only those; else those run with all of them among
+    others; otherwise every pinned run of the family.
     """
     rows = [describe_run(Path(f)) for f in folders]
     rows = [r for r in rows if r["family"] == family]
     if not rows:
         raise NoMatchingRuns(f"none of the pinned runs {list(map(str, folders))} is a "
                              f"{family} run")
-    named = [r for r in rows if set(named_configs) <= set(r["named_configs"].split())]
-    rows = named if named_configs and named else rows
+    if named_configs:
+        wanted = set(named_configs)
+        exact = [r for r in rows if set(r["named_configs"].split()) == wanted]
+        rows = exact or [r for r in rows if wanted <= set(r["named_configs"].split())] or rows
     names = sorted({" ".join(filter(None, (r["named_configs"], r["overrides"]))) for r in rows})
     return Selection(family, " + ".join(names), tuple(Path(r["path"]) for r in rows),
                      tuple(r["seed"] for r in rows))
