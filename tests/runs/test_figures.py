@@ -180,6 +180,9 @@ def test_a_figure_without_runs_falls_back_to_its_shipped_reference_runs(repo, tm
     assert made["needs_runs"].status == "drawn" and made["needs_runs"].runs == (shipped,)
     assert made["needs_runs"].message.endswith(f"(shipped in {reference})")
     assert made["needs_nothing"].status == "drawn"
+    page = (out / "RESULTS.md").read_text()  # the page of what was drawn, and from what
+    assert "## Needs a paper_table run" in page and "![needs_runs](needs.png)" in page
+    assert "`needs_runs`: drawn from " in page and "(run shipped; seed None)" in page
     # a quick check on other runs never falls back to the shipped ones
     made = make_figures([manifest], runs_dir=runs, out_dir=out, reference_dir=reference,
                         label="smoke")
