@@ -92,7 +92,9 @@ def test_figures_draw_no_run_under_a_name_whose_config_it_lacks(smoke_and_overri
     assert printed.count("make one with: qnn run bbs with paper_table") == 2
     assert ("make them with: qnn run bbs with ablation_frozen && qnn run bbs with "
             "ablation_random_clicks") in printed
-    assert "0 drawn, 3 skipped, 0 failed" in printed and not list(out.iterdir())
+    assert "0 drawn, 3 skipped, 0 failed" in printed
+    assert [p.name for p in out.iterdir()] == ["RESULTS.md"]  # no image, no table
+    assert "skipped: no completed bbs run" in (out / "RESULTS.md").read_text()
 
 
 def test_label_smoke_draws_the_smoke_run_only_and_pinning_draws_the_override(
@@ -101,8 +103,8 @@ def test_label_smoke_draws_the_smoke_run_only_and_pinning_draws_the_override(
     out = tmp_path / "smoke"
     assert figures(smoke_and_override, out, "--label", "smoke") == 0
     assert sorted(p.name for p in out.iterdir()) == [
-        "bbs_ablations.png", "bbs_success_vs_size.png", "bbs_table.csv", "bbs_table.md",
-        "bbs_training_curves.png"]
+        "RESULTS.md", "bbs_ablations.png", "bbs_success_vs_size.png", "bbs_table.csv",
+        "bbs_table.md", "bbs_training_curves.png"]
     printed = capsys.readouterr().out
     assert printed.count("drawn from smoke (run 1; seed 11)") == 3 and "run 2" not in printed
     # the two ablation requests resolve to the same smoke run: drawn once, and said so

@@ -33,8 +33,9 @@ def test_dqnn_figures_regenerate_from_the_smoke_run(smoke_run, tmp_path):
                  "--out", str(out), "--label", "smoke", "--only", "dqnn_chi_sweep",
                  "dqnn_training_curves", "dqnn_noise"]) == 0
     assert sorted(p.name for p in out.iterdir()) == [
-        "dqnn_chi_sweep.png", "dqnn_chi_table.csv", "dqnn_chi_table.md", "dqnn_noise.png",
-        "dqnn_noise_table.csv", "dqnn_noise_table.md", "dqnn_training_curves.png"]
+        "RESULTS.md", "dqnn_chi_sweep.png", "dqnn_chi_table.csv", "dqnn_chi_table.md",
+        "dqnn_noise.png", "dqnn_noise_table.csv", "dqnn_noise_table.md",
+        "dqnn_training_curves.png"]
     (row,) = pd.read_csv(out / "dqnn_chi_table.csv").to_dict("records")
     assert (row["runs"], row["bond_dim"], row["n"]) == ("smoke", 3, 1)
 

@@ -42,7 +42,8 @@ def test_hybrid_figures_regenerate_from_the_smoke_run(smoke_run, tmp_path):
                  "--out", str(out), "--label", "smoke", "--only", "hybrid_curves",
                  "hybrid_shots"]) == 0
     assert sorted(p.name for p in out.iterdir()) == [
-        "hybrid_curves.png", "hybrid_shots.png", "hybrid_table.csv", "hybrid_table.md"]
+        "RESULTS.md", "hybrid_curves.png", "hybrid_shots.png", "hybrid_table.csv",
+        "hybrid_table.md"]
     table = (out / "hybrid_table.csv").read_text().splitlines()
     assert table[0] == ("runs,model,n,trainable_parameters,test_accuracy_pct_mean,"
                         "test_accuracy_pct_std")

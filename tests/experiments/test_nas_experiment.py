@@ -46,7 +46,7 @@ def test_nas_figure_regenerates_from_the_smoke_run(smoke_run, tmp_path):
     assert main(["figures", "--runs-dir", str(smoke_run.parents[1]),
                  "--out", str(out), "--label", "smoke", "--only", "nas_search_curves"]) == 0
     assert sorted(p.name for p in out.iterdir()) == [
-        "nas_search_curves.png", "nas_table.csv", "nas_table.md"]
+        "RESULTS.md", "nas_search_curves.png", "nas_table.csv", "nas_table.md"]
     table = (out / "nas_table.csv").read_text().splitlines()
     assert table[0].startswith("dataset,method,n,evaluations,best_val_pct_mean,best_val_pct_std")
     assert len(table) == 5 and any(line.startswith("digits,photonic,2,12,") for line in table)

@@ -122,7 +122,7 @@ def test_a_figure_without_runs_is_skipped_naming_the_command_and_the_next_is_dra
     assert (f"figure needs_runs: skipped: no completed bbs run under {runs} has the config of "
             f"'paper_table'; make one with: qnn run bbs with paper_table\n") in printed
     assert "figure needs_nothing: drawn" in printed and "1 drawn, 1 skipped, 0 failed" in printed
-    assert sorted(p.name for p in out.iterdir()) == ["free.png"]
+    assert sorted(p.name for p in out.iterdir()) == ["RESULTS.md", "free.png"]
     # Nothing drawn at all is a failure of the command.
     assert main([*args, "--only", "needs_runs"]) == 1
 
