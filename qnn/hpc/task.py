@@ -64,6 +64,7 @@ def _interrupt_on_sigterm() -> None:
     run as INTERRUPTED (and the checkpoint stays) instead of dying mid-write as RUNNING."""
 
     def interrupt(signum, frame):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # one interrupt (see sigterm_interrupts)
         raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}: job cancelled or out "
                                 "of time")
 

@@ -265,6 +265,10 @@ def sigterm_interrupts() -> Iterator[None]:
     limit send it), so the run is recorded as INTERRUPTED and its checkpoint kept."""
 
     def interrupt(signum: int, frame: object) -> None:
+        # One interrupt: Slurm signals the job step and srun forwards the signal too, and a
+        # second KeyboardInterrupt would break off Sacred's recording of the first. SIGKILL
+        # still follows KillWait seconds later if the run does not end.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
 
     try:
