@@ -168,11 +168,22 @@ class FigureRuns:
                                  f"{self.settings.label!r} ({err})") from None
 
     def _claim(self, request: Request, selection: Selection) -> Selection | None:
+        """``selection`` without the runs an earlier request of this figure drew (a run is
+        never shown twice, under two names); ``None`` when none is left."""
         for asked, earlier in zip(self.requests, self.drawn, strict=True):
             if earlier.folders == selection.folders:
                 self.notes.append(f'"{request.name()}" and "{asked.name()}" are the same runs, '
                                   f"{earlier.label}: drawn once")
                 return None
+        drawn = {f for earlier in self.drawn for f in earlier.folders}
+        kept = [(f, s) for f, s in zip(selection.folders, selection.seeds, strict=True)
+                if f not in drawn]
+        if not kept:
+            self.notes.append(f'"{request.name()}": its runs are drawn under other names')
+            return None
+        if len(kept) < len(selection.folders):
+            selection = replace(selection, folders=tuple(f for f, _ in kept),
+                                seeds=tuple(s for _, s in kept))
         self.requests.append(request)
         self.drawn.append(selection)
         return selection

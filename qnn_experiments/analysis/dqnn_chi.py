@@ -83,8 +83,9 @@ with SETTINGS.figure("dqnn_chi_sweep") as figure:
     accuracy.set_ylabel("test accuracy (%)")
     parameters.set_title("trained parameters")
     parameters.set_ylabel("parameters")
-    parameters.set_yscale("log")
-    qp.plain_log(parameters)
+    if summary["n_total_mean"].max() > 10 * summary["n_total_mean"].min():
+        parameters.set_yscale("log")  # χ = 1..10 spans decades of parameters
+        qp.plain_log(parameters)
     parameters.set_xlabel("MPS bond dimension χ")
     qp.integer_axis(parameters, values=summary["bond_dim"])
     qp.legend(fig, (accuracy,), ncols=1, title=qp.caption(

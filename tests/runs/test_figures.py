@@ -205,3 +205,23 @@ def test_pinned_runs_go_to_the_requests_that_name_their_configs(tmp_path):
     # no pinned run has the request's configs: every pinned run of the family, as pinned
     assert pinned_runs(pinned, "hybrid", ["mnist"]).folders == tuple(pinned)
     assert pinned_runs(pinned, "hybrid").folders == tuple(pinned)
+
+
+def test_a_run_is_never_drawn_twice_in_one_figure(tmp_path):
+    from qnn.figures import NotebookSettings, Request
+
+    pinned = []
+    for name in ("circle", "digits"):
+        folder = tmp_path / "hybrid" / name
+        folder.mkdir(parents=True)
+        (folder / "run.json").write_text(json.dumps(
+            {"experiment": {"name": "hybrid"}, "meta": {"named_configs": [name]}}))
+        pinned.append(folder)
+    settings = NotebookSettings(tmp_path, tmp_path / "out", pinned=tuple(pinned))
+    figure = settings.figure("f")
+    circle, digits, other = figure.select(Request("hybrid", "circle"),
+                                          Request("hybrid", "digits"),
+                                          Request("hybrid", "mnist"), optional=True)
+    assert circle.folders == (pinned[0],) and digits.folders == (pinned[1],)
+    # no pinned run is an mnist run: the fallback (all pinned runs) are drawn already
+    assert other is None and '"mnist": its runs are drawn under other names' in figure.notes
