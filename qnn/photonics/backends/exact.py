@@ -142,11 +142,12 @@ class ExactBackend:
         per-operation overhead, which dominates small circuits. ``None`` otherwise."""
         if self.device.type != "cpu" or self.noise.indistinguishability < 1.0:
             return None
+        batch = circuit.batch_shape
         if isinstance(circuit, TBICircuit):
             angles = [a for a in (circuit.bs_angles, circuit.ps_angles) if a is not None]
             if torch.is_grad_enabled() and any(a.requires_grad for a in angles):
                 return None
-            batch, n_bs = circuit.batch_shape, circuit.n_beam_splitters
+            n_bs = circuit.n_beam_splitters
             bs, ps = (None if a is None else a.detach().expand(*batch, n_bs).reshape(-1, n_bs)
                       .numpy() for a in (circuit.bs_angles, circuit.ps_angles))
             unitaries = slos_direct.tbi_unitaries(
@@ -159,7 +160,7 @@ class ExactBackend:
             unitaries = unitary.reshape(-1, circuit.n_modes, circuit.n_modes).numpy()
             dtype = unitary.real.dtype
         probs = slos_direct.fock_probabilities(unitaries, circuit.input_state)
-        return torch.from_numpy(probs).to(dtype).reshape(*circuit.batch_shape, -1)
+        return torch.from_numpy(probs).to(dtype).reshape(*batch, -1)
 
     def _lossless_probabilities(self, unitary: Tensor, input_state: tuple[int, ...]) -> Tensor:
         modes = photon_modes(input_state)
