@@ -6,6 +6,7 @@ import math
 import operator
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -34,6 +35,11 @@ def n_beam_splitters(n_modes: int, loop_lengths: Sequence[int]) -> int:
     Raises:
         ValueError: for a loop outside ``[1, n_modes - 1]`` (it would count negatively).
     """
+    return _n_beam_splitters(n_modes, tuple(loop_lengths))
+
+
+@lru_cache(maxsize=256)
+def _n_beam_splitters(n_modes: int, loop_lengths: tuple[int, ...]) -> int:
     return sum(n_modes - length for length in check_loop_lengths(n_modes, loop_lengths))
 
 

@@ -71,6 +71,11 @@ def limit_of(name: str) -> float:
     return value
 
 
+def limit_settings() -> tuple[str | None, ...]:
+    """The limits' environment variables as set now: a key for caching a verdict."""
+    return tuple(os.environ.get(spec.variable) for spec in LIMITS.values())
+
+
 def check(name: str, estimate: float, what: str, *, limit: float | None = None,
           remedy: str | None = None, note: str = "", unit: str | None = None) -> float:
     """``estimate`` if it is within the limit ``name``, else a one-line CostLimitError.

@@ -43,7 +43,8 @@ def step_tables(n_modes: int, n_photons: int) -> tuple[np.ndarray, np.ndarray, n
     Returns:
         ``modes`` ``(S_N, r)``: the occupied modes of each pattern, ``-1`` padded, with
         ``r = min(N, M)``; ``parents`` ``(S_N, r)``: index of ``n - e_mode`` in the basis of
-        ``N - 1`` photons; ``children`` ``(S_{N-1}, M)``: index of ``p + e_i``.
+        ``N - 1`` photons; ``children`` ``(S_{N-1}, M)``: index of ``p + e_i``. All int32:
+        the kernels that read them are bound by memory traffic.
     """
     occupied = fock_basis(n_modes, n_photons) > 0
     parents_all = parent_table(n_modes, n_photons)
@@ -54,7 +55,14 @@ def step_tables(n_modes: int, n_photons: int) -> tuple[np.ndarray, np.ndarray, n
     children = np.empty((n_fock_states(n_modes, n_photons - 1), n_modes), dtype=np.int64)
     rows, cols = np.nonzero(occupied)
     children[parents_all[rows, cols], cols] = rows
-    return modes, parents, children
+    return modes.astype(np.int32), parents.astype(np.int32), children.astype(np.int32)
+
+
+@lru_cache(maxsize=128)
+def children_by_mode(n_modes: int, n_photons: int) -> np.ndarray:
+    """``children`` of :func:`step_tables` transposed, ``(M, S_{N-1})`` contiguous: the weight
+    adjoint runs over every parent for one mode at a time."""
+    return np.ascontiguousarray(step_tables(n_modes, n_photons)[2].T)
 
 
 class _FusedStep(torch.autograd.Function):
@@ -67,6 +75,7 @@ class _FusedStep(torch.autograd.Function):
         modes, parents, children = step_tables(n_modes, n_photons)
         ctx.save_for_backward(prev, weights)
         ctx.children = children
+        ctx.children_by_mode = children_by_mode(n_modes, n_photons)
         return torch.from_numpy(
             step_forward(prev.detach().numpy(), weights.detach().numpy(), modes, parents)
         )
@@ -82,7 +91,8 @@ class _FusedStep(torch.autograd.Function):
         if ctx.needs_input_grad[0]:
             grad_prev = torch.from_numpy(step_grad_prev(grad, weights.numpy(), ctx.children))
         if ctx.needs_input_grad[1]:
-            grad_weights = torch.from_numpy(step_grad_weights(grad, prev.numpy(), ctx.children))
+            grad_weights = torch.from_numpy(step_grad_weights(grad, prev.numpy(),
+                                                              ctx.children_by_mode))
         return grad_prev, grad_weights, None, None
 
 

@@ -86,7 +86,8 @@ def _tables(n_modes: int, input_state: tuple[int, ...]
     n_photons = len(sources)
     width = max(1, min(n_photons, n_modes))
     steps = [step_tables(n_modes, k)[:2] for k in range(1, n_photons + 1)]
-    modes = np.full((sum(len(m) for m, _ in steps), width), -1, dtype=np.int64)
+    # int32 tables: half the memory traffic of int64 in the gather loop (16/8: 490,314 rows)
+    modes = np.full((sum(len(m) for m, _ in steps), width), -1, dtype=np.int32)
     parents = np.zeros_like(modes)
     offsets, row = [0], 0
     for step_modes, step_parents in steps:

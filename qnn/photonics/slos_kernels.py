@@ -50,15 +50,16 @@ def _step_grad_prev(
 
 
 def _step_grad_weights(
-    grad_out: np.ndarray, prev: np.ndarray, children: np.ndarray, grad: np.ndarray
+    grad_out: np.ndarray, prev: np.ndarray, children_by_mode: np.ndarray, grad: np.ndarray
 ) -> None:
     """Adjoint in ``weights``: ``grad[i] += sum_p conj(prev[p]) · grad_out[p + e_i]`` over the
-    rows ``p`` given (successive calls continue each sum in order)."""
-    n_prev, n_modes = children.shape
+    rows ``p`` given (successive calls continue each sum in order). ``children_by_mode`` is
+    ``(M, S_{N-1})``, so each mode's pass reads its children contiguously."""
+    n_modes, n_prev = children_by_mode.shape
     batch = grad_out.shape[1]
     for i in prange(n_modes):
         for p in range(n_prev):
-            child = children[p, i]
+            child = children_by_mode[i, p]
             for b in range(batch):
                 grad[i, b] += np.conj(prev[p, b]) * grad_out[child, b]
 
@@ -106,11 +107,13 @@ def step_grad_prev(grad_out: np.ndarray, weights: np.ndarray, children: np.ndarr
     return grad
 
 
-def step_grad_weights(grad_out: np.ndarray, prev: np.ndarray, children: np.ndarray) -> np.ndarray:
+def step_grad_weights(grad_out: np.ndarray, prev: np.ndarray, children_by_mode: np.ndarray
+                      ) -> np.ndarray:
     """See :func:`_step_grad_weights`; returns ``(M, B)``."""
-    grad = np.zeros((children.shape[1], grad_out.shape[1]), dtype=grad_out.dtype)
-    row_work = children.shape[1] * grad_out.shape[1]
-    for start, stop in _row_ranges(children.shape[0], row_work):
+    n_modes, n_prev = children_by_mode.shape
+    grad = np.zeros((n_modes, grad_out.shape[1]), dtype=grad_out.dtype)
+    row_work = n_modes * grad_out.shape[1]
+    for start, stop in _row_ranges(n_prev, row_work):
         kernel = _pick("grad_weights", (stop - start) * row_work)
-        kernel(grad_out, prev[start:stop], children[start:stop], grad)
+        kernel(grad_out, prev[start:stop], children_by_mode[:, start:stop], grad)
     return grad

@@ -300,3 +300,40 @@ def test_torch_step_used_on_gpus_equals_the_fused_cpu_step():
         prev.grad, cols.grad = None, None
     for fused, reference in zip(*grads, strict=True):
         torch.testing.assert_close(fused, reference)
+
+
+def test_cached_patterns_follow_the_size_asked_for():
+    # The basis is cached per (modes, photons): interleaved sizes each get their own.
+    backend = get_backend("exact")
+    for m in (6, 7, 6, 8, 7):
+        patterns, probs = backend.probabilities(random_circuit(m, (1,), rng=m))
+        expected = torch.as_tensor(np.array(fock_basis(m, (m + 1) // 2)), dtype=torch.long)
+        assert patterns.dtype == torch.long and torch.equal(patterns, expected)
+        assert probs.shape == (len(expected),)
+
+
+def test_a_limit_lowered_after_a_call_still_refuses(monkeypatch):
+    # Size verdicts are cached: the cache must follow the limits' environment variables.
+    backend, circuit = get_backend("exact"), random_circuit(8, (1,), rng=4)
+    backend.probabilities(circuit)
+    monkeypatch.setenv("QNN_MAX_FOCK_STATES", "100")  # 8 modes / 4 photons: 330 states
+    with pytest.raises(CostLimitError, match="QNN_MAX_FOCK_STATES"):
+        backend.probabilities(circuit)
+    monkeypatch.delenv("QNN_MAX_FOCK_STATES")
+    assert backend.probabilities(circuit)[1].shape == (330,)
+
+
+@pytest.mark.parametrize("modes, shots, method", [
+    (8, 1, "distribution"),  # 330 states: enumerating is cheaper than one sampler call
+    (12, 5000, "distribution"),
+    (15, 50, "clifford"),  # a BBS update: 319,770 states for 50 shots
+    (16, 10_000, "distribution"),
+])
+def test_auto_sampling_takes_the_cheaper_exact_method(modes, shots, method):
+    circuit = random_circuit(modes, (1, 2), rng=5)
+    assert get_backend("exact").sampling_method(circuit, shots) == method
+    # a space above max_distribution_states is never enumerated, whatever the shots
+    small = get_backend("exact", max_distribution_states=100)
+    assert small.sampling_method(circuit, 10**6) == "clifford"
+    assert get_backend("exact", sampler="distribution").sampling_method(circuit, 1) == \
+        "distribution"

@@ -86,7 +86,8 @@ class ProbabilityBackend(Backend, Protocol):
     """A backend that also gives exact output probabilities."""
 
     def probabilities(self, circuit: TBICircuit, detection: str = "pnr") -> tuple[Tensor, Tensor]:
-        """Return ``patterns`` (int64 ``[S, M]``) and ``probs`` (``[*batch, S]``)."""
+        """Return ``patterns`` (int64 ``[S, M]``, read-only: a backend may share it between
+        calls) and ``probs`` (``[*batch, S]``)."""
         ...
 
 
