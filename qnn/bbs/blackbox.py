@@ -11,7 +11,7 @@ import torch
 from ..photonics.backends.base import Backend
 from ..photonics.histogram import Histogram
 from .config import BBSConfig
-from .estimators import shift_gradient
+from .estimators import directional_gradient, shift_gradient
 from .flips import flip_probabilities, mean_binary_entropy
 from .sampler import ClickSampler
 from .state import HISTORY_KEYS, BBSResult, BBSState, StepReport
@@ -30,6 +30,8 @@ class Proposal:
         histograms: ``(label, Histogram)`` of every batch sampled.
         click_rate: mean click rate of the unshifted boson samples.
         rng_state: the run generator's state after drawing all of this.
+        directions: ``(k, n_bs)`` ±1 directions of the shifted sets, or ``None`` when they
+            shift one beam splitter each.
     """
 
     candidates: np.ndarray
@@ -37,6 +39,7 @@ class Proposal:
     histograms: list[tuple[str, Histogram]]
     click_rate: float
     rng_state: dict
+    directions: np.ndarray | None = None
 
     @property
     def bits(self) -> np.ndarray:
@@ -66,14 +69,26 @@ class BlackBoxSolver:
     of them eligible as the best. ``propose`` / ``update`` split a step for callers that
     score candidates themselves (caching, budgets); ``step`` does both.
 
+    With ``directions = k``, the angles are shifted together along ``k`` random ±1
+    directions per update instead of one beam splitter at a time (simultaneous perturbation,
+    :func:`~qnn.bbs.estimators.directional_gradient`): ``S · (2k + 1)`` candidates whatever
+    the circuit's size, so a budget of expensive evaluations (trained networks) buys many
+    more updates, each gradient noisier.
+
     Args:
         n_bits: length of a bitstring.
         backend: any :class:`Backend` (or ``QPUPool``).
         config: hyper-parameters; ``gradient`` must be ``"two_term_shift"`` and ``flip_gradient``
             ``"sampled"`` (no closed form exists for a black box). ``None``: ``BBSConfig()``.
+        directions: ``None`` (the shift rule per beam splitter) or ``k >= 1``.
     """
 
-    def __init__(self, n_bits: int, backend: Backend, config: BBSConfig | None = None) -> None:
+    def __init__(self, n_bits: int, backend: Backend, config: BBSConfig | None = None,
+                 directions: int | None = None) -> None:
+        if directions is not None and (isinstance(directions, bool)
+                                       or not isinstance(directions, int) or directions < 1):
+            raise ValueError(f"directions={directions!r} must be None or an integer >= 1")
+        self.directions = directions
         self.config = config = BBSConfig() if config is None else config
         if config.gradient != "two_term_shift":
             raise ValueError(f"BBSConfig.gradient={config.gradient!r}: a black-box cost has no "
@@ -92,11 +107,15 @@ class BlackBoxSolver:
         """Sample this update's candidates (``state`` is not modified)."""
         self.sampler.check_state(state)
         rng = state.rng()
-        labels, hists = self.sampler.sample(state.bs_angles, rng)
+        directions = None
+        if self.directions is not None and not self.config.freeze_angles:
+            directions = rng.choice((-1.0, 1.0), size=(self.directions, self.sampler.n_bs))
+        labels, hists = self.sampler.sample(state.bs_angles, rng, directions)
         clicks, records, click_rate = self.sampler.clicks(labels, hists, rng)
         probs = flip_probabilities(torch.as_tensor(state.flip_params), self.config.flip_param)
         candidates, flips = self.sampler.flip(clicks.numpy(), probs.numpy(), rng)
-        return Proposal(candidates, flips, records, click_rate, rng.bit_generator.state)
+        return Proposal(candidates, flips, records, click_rate, rng.bit_generator.state,
+                        directions)
 
     def update(self, state: BBSState, proposal: Proposal, costs: np.ndarray
                ) -> tuple[BBSState, StepReport]:
@@ -109,7 +128,9 @@ class BlackBoxSolver:
         costs = costs.reshape(candidates.shape[:2])
         means = costs.mean(axis=1)
         angle_grad = None
-        if candidates.shape[0] > 1:
+        if proposal.directions is not None:
+            angle_grad = directional_gradient(means, proposal.directions, cfg.shift_denominator)
+        elif candidates.shape[0] > 1:
             angle_grad = shift_gradient(means, cfg.shift_denominator)
         flip_grad = self._flip_gradient(state.flip_params, proposal.flips.reshape(costs.size, -1),
                                         costs.ravel())

@@ -33,6 +33,28 @@ def shifted_angle_sets(bs_angles: np.ndarray, shift: float) -> np.ndarray:
     return np.concatenate([bs_angles[None], bs_angles + step, bs_angles - step])
 
 
+def directional_angle_sets(bs_angles: np.ndarray, shift: float, directions: np.ndarray
+                           ) -> np.ndarray:
+    """``(1 + 2k, n_bs)`` parameter sets: unshifted, then ``θ + Δ δ_d``, then ``θ − Δ δ_d``
+    for the ``(k, n_bs)`` directions ``δ``."""
+    return np.concatenate([bs_angles[None], bs_angles + shift * directions,
+                           bs_angles - shift * directions])
+
+
+def directional_gradient(costs: np.ndarray, directions: np.ndarray, denominator: float
+                         ) -> np.ndarray:
+    """``(n_bs,)`` the shift rule along ``k`` random ±1 directions (simultaneous perturbation):
+    ``mean_d δ_d [f(θ + Δ δ_d) − f(θ − Δ δ_d)] / denominator``, unbiased for the gradient
+    since ``E[δ δᵀ] = I``.
+
+    Args:
+        costs: ``(1 + 2k,)`` objective estimates in :func:`directional_angle_sets` order.
+    """
+    k = directions.shape[0]
+    slopes = (costs[1 : 1 + k] - costs[1 + k :]) / denominator
+    return (slopes[:, None] * directions).mean(axis=0)
+
+
 def shift_gradient(costs: np.ndarray, denominator: float) -> np.ndarray:
     """``(n_bs,)`` two-term shift rule ``[f(θ + Δ e_j) − f(θ − Δ e_j)] / denominator``.
 

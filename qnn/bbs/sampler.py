@@ -12,7 +12,13 @@ from ..photonics.backends.base import Backend
 from ..photonics.circuit import TBICircuit, n_beam_splitters
 from ..photonics.histogram import Histogram
 from .config import BBSConfig
-from .estimators import random_clicks, shifted_angle_sets, shuffled_samples, tile_candidates
+from .estimators import (
+    directional_angle_sets,
+    random_clicks,
+    shifted_angle_sets,
+    shuffled_samples,
+    tile_candidates,
+)
 from .flips import initial_flip_params
 from .optim import descend, initial_moments
 from .state import HISTORY_KEYS, BBSState
@@ -79,13 +85,21 @@ class ClickSampler:
             if shape != (size,):
                 raise ValueError(f"BBSState.{name} has shape {shape}, this solver needs ({size},)")
 
-    def sample(self, bs_angles: np.ndarray, rng: np.random.Generator
-               ) -> tuple[list[str], list[Histogram]]:
+    def sample(self, bs_angles: np.ndarray, rng: np.random.Generator,
+               directions: np.ndarray | None = None) -> tuple[list[str], list[Histogram]]:
         """Labels and threshold histograms (``shots · n_tiles`` shots) of the unshifted set and,
-        unless angles are frozen, every shifted set: one ``sample_batch`` call."""
-        shifted = not self.config.freeze_angles
-        sets = shifted_angle_sets(bs_angles, self.config.shift) if shifted else bs_angles[None]
-        labels = angle_set_labels(self.n_bs) if shifted else ["unshifted"]
+        unless angles are frozen, every shifted set (``± Δ`` along each beam splitter, or
+        along each of ``directions``): one ``sample_batch`` call."""
+        shift = self.config.shift
+        if self.config.freeze_angles:
+            sets, labels = bs_angles[None], ["unshifted"]
+        elif directions is None:
+            sets, labels = shifted_angle_sets(bs_angles, shift), angle_set_labels(self.n_bs)
+        else:
+            k = len(directions)
+            sets = directional_angle_sets(bs_angles, shift, directions)
+            labels = ["unshifted", *(f"plus/d{d}" for d in range(k)),
+                      *(f"minus/d{d}" for d in range(k))]
         seed = int(rng.integers(2**63))
         hists = self.backend.sample_batch(self.circuit(sets), self.config.shots * self.n_tiles,
                                           seed=seed, detection="threshold")

@@ -1,11 +1,23 @@
-"""The BBS study: problem families x sizes x instances x methods, resumable, one row per task."""
+"""The BBS study: problem families x sizes x instances x methods, resumable, one row per task.
+
+Two kinds of problem family:
+
+* QUBO families (``maxcut``, ``knapsack`` with slack bits, ``jssp``; our own extensions):
+  solved by :class:`BBSSolver` (closed form in the flips) and the QUBO baselines of
+  :mod:`qnn.problems.baselines`; every method gets what ``bbs`` spent in ``updates`` updates.
+* black-box families (``knapsack_penalty``: one bit per item and a penalty, no slack;
+  ``tsp``: a binary tour index), as arXiv 2510.08274 (Table I) defines them: solved by
+  :class:`BlackBoxSolver` and :mod:`qnn.problems.blackbox_baselines`, which only ever see
+  costs of sampled strings. Every method spends exactly the paper's budget
+  ``N · S · (2K + 2m + 1)`` evaluations (see :func:`paper_budget`).
+"""
 
 from __future__ import annotations
 
 import math
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -15,6 +27,7 @@ from ..photonics.backends.base import Backend
 from ..photonics.cost import check_tasks
 from ..problems import (
     QUBO,
+    blackbox_baselines,
     cpsat_optimum,
     decode_knapsack,
     decode_schedule,
@@ -30,16 +43,22 @@ from ..problems import (
     random_search,
     simulated_annealing,
 )
-from ..problems.knapsack import slack_coefficients
+from ..problems.knapsack import penalty_cost, penalty_optimum, slack_coefficients
+from ..problems.tsp import cities_for_bits, held_karp, random_tsp
 from ..runs.study import TaskContext
+from .blackbox import BatchCost, BlackBoxSolver, Proposal
 from .config import BBSConfig
+from .sampler import ClickSampler
 from .solver import BBSSolver
-from .state import BBSState
+from .state import HISTORY_KEYS, BBSState
 
-PROBLEMS = ("maxcut", "knapsack", "jssp")
+QUBO_PROBLEMS = ("maxcut", "knapsack", "jssp")
+BLACKBOX_PROBLEMS = ("knapsack_penalty", "tsp")
+PROBLEMS = (*QUBO_PROBLEMS, *BLACKBOX_PROBLEMS)
 BBS_METHODS = {"bbs": {}, "bbs_frozen": {"freeze_angles": True},
                "bbs_random_clicks": {"sampler": "random_clicks"}}
 METHODS = (*BBS_METHODS, "sa", "random", "hill_climbing", "gw")
+KNAPSACK_PENALTY_RANGE = 20  # values and weights of knapsack_penalty items: uniform 1..20
 JSSP_SIZE_TOLERANCE = 2  # JSSP QUBO sizes come in steps; accept n_bits in [size - 2, size]
 
 
@@ -49,18 +68,25 @@ class StudySpec:
 
     Attributes:
         problems: problem families, from :data:`PROBLEMS`.
-        sizes: target QUBO sizes (bits) per family (JSSP: within 2 bits below).
+        sizes: bits per instance: one list for every family, or a mapping from family to its
+            own list (``{"knapsack_penalty": [10, 20], "tsp": [10, 19]}``; families not in
+            ``problems`` are ignored). QUBO sizes: JSSP within 2 bits below. ``tsp`` sizes are
+            tour-index lengths ``ceil(log2((n − 1)!))`` of ``n`` cities: 5, 7, 10, 13, 16, 19,
+            22, 26, 29, … (10, 19, 29 are 7, 10, 13 cities).
         instances: random instances per (family, size).
-        methods: from :data:`METHODS`; every method gets the cost-evaluation budget that
-            ``bbs`` spent on the same instance (``bbs_frozen`` and ``bbs_random_clicks`` run
-            updates until they have spent it; ``gw`` is Max-Cut only and unbudgeted).
+        methods: from :data:`METHODS`. QUBO families: every method gets the cost-evaluation
+            budget that ``bbs`` spent on the same instance (``bbs_frozen`` and
+            ``bbs_random_clicks`` run updates until they have spent it; ``gw`` is Max-Cut only
+            and unbudgeted). Black-box families: every method spends exactly
+            :func:`paper_budget`, the BBS variants included (``bbs_frozen`` scoring as many
+            strings an update as ``bbs``, from the fixed circuit).
         bbs: the solver's hyper-parameters (ablation methods override one field each).
         checkpoint_every: BBS updates between checkpoints.
         optimum_time_limit: seconds CP-SAT may take to prove an optimum beyond brute force.
     """
 
     problems: tuple[str, ...] = ("maxcut",)
-    sizes: tuple[int, ...] = (12,)
+    sizes: tuple[int, ...] | dict[str, tuple[int, ...]] = (12,)
     instances: int = 5
     methods: tuple[str, ...] = ("bbs", "sa", "random")
     bbs: BBSConfig = field(default_factory=BBSConfig)
@@ -74,17 +100,15 @@ class StudySpec:
             if bad or not values:
                 raise ValueError(f"{name}={list(values)}: choose from {list(allowed)}")
             object.__setattr__(self, name, values)
-        sizes = tuple(self.sizes)
-        if not sizes or any(not isinstance(s, int) or s < 4 for s in sizes):
-            raise ValueError(f"sizes={list(sizes)} must be integers >= 4")
-        object.__setattr__(self, "sizes", sizes)
+        object.__setattr__(self, "sizes", _check_sizes(self.sizes, self.problems))
         if isinstance(self.instances, bool) or not isinstance(self.instances, int) \
                 or self.instances < 1:
             raise ValueError(f"instances={self.instances!r} must be a positive integer")
+        n_sizes = sum(len(self.sizes_of(p)) for p in self.problems)
         # Before tasks() lists them: ten billion instances would fill memory first.
-        check_tasks(len(self.problems) * len(sizes) * self.instances * len(self.methods),
-                    f"bbs study of instances={self.instances:,} x {len(sizes)} sizes x "
-                    f"{len(self.problems)} problems x {len(self.methods)} methods")
+        check_tasks(n_sizes * self.instances * len(self.methods),
+                    f"bbs study of instances={self.instances:,} x {n_sizes} (problem, size) "
+                    f"pairs x {len(self.methods)} methods")
         if not isinstance(self.checkpoint_every, int) or self.checkpoint_every < 1:
             raise ValueError(f"checkpoint_every={self.checkpoint_every!r} must be >= 1")
         if not (isinstance(self.optimum_time_limit, int | float)
@@ -93,13 +117,54 @@ class StudySpec:
                              "positive number of seconds")
         if isinstance(self.bbs, dict):
             object.__setattr__(self, "bbs", BBSConfig.from_dict(self.bbs))
+        blackbox = [p for p in self.problems if p in BLACKBOX_PROBLEMS]
+        for name, needed in (("gradient", "two_term_shift"), ("flip_gradient", "sampled")):
+            if blackbox and getattr(self.bbs, name) != needed:
+                raise ValueError(f"bbs.{name}={getattr(self.bbs, name)!r}: the black-box "
+                                 f"families {blackbox} need {needed!r}")
+
+    def sizes_of(self, problem: str) -> tuple[int, ...]:
+        """The sizes (bits) run for ``problem``."""
+        return self.sizes[problem] if isinstance(self.sizes, dict) else self.sizes
 
     def tasks(self) -> list[Task]:
         """Every task in run order: instances in turn, ``bbs`` first (it sets the budget)."""
         order = sorted(self.methods, key=lambda m: (m not in BBS_METHODS, METHODS.index(m)))
-        return [Task(p, s, i, m) for p in self.problems for s in self.sizes
+        return [Task(p, s, i, m) for p in self.problems for s in self.sizes_of(p)
                 for i in range(self.instances) for m in order
                 if not (m == "gw" and p != "maxcut")]
+
+
+def _check_sizes(sizes: object, problems: tuple[str, ...]
+                 ) -> tuple[int, ...] | dict[str, tuple[int, ...]]:
+    """``sizes`` as a tuple, or as a ``{problem: tuple}`` dict, each size valid for its family."""
+    if isinstance(sizes, Mapping):
+        unknown = sorted(set(sizes) - set(PROBLEMS))
+        if unknown:
+            raise ValueError(f"sizes has unknown problem(s) {unknown}; choose from "
+                             f"{list(PROBLEMS)}")
+        missing = [p for p in problems if p not in sizes]
+        if missing:
+            raise ValueError(f"sizes={dict(sizes)} lacks a list for problem(s) {missing}")
+        return {p: _problem_sizes(f"sizes[{p!r}]", sizes[p], [p]) for p in sizes}
+    return _problem_sizes("sizes", sizes, problems)
+
+
+def _problem_sizes(name: str, sizes: object, problems: tuple[str, ...] | list[str]
+                   ) -> tuple[int, ...]:
+    if isinstance(sizes, str | bytes) or not hasattr(sizes, "__iter__"):
+        raise ValueError(f"{name}={sizes!r} must be a list of integers >= 4")
+    values = tuple(sizes)
+    if not values or any(isinstance(s, bool) or not isinstance(s, int) or s < 4
+                         for s in values):
+        raise ValueError(f"{name}={list(values)} must be integers >= 4")
+    if "tsp" in problems:
+        for size in values:
+            try:
+                cities_for_bits(size)
+            except ValueError as err:
+                raise ValueError(f"{name} (tsp): {err}") from None
+    return values
 
 
 @dataclass(frozen=True)
@@ -125,6 +190,38 @@ class Instance:
     feasible: Callable[[np.ndarray], bool]
     graph: Any = None
 
+    @property
+    def n_bits(self) -> int:
+        return self.qubo.n_bits
+
+
+@dataclass(frozen=True, eq=False)
+class BlackBoxInstance:
+    """A generated black-box problem: its batched cost, exact optimum and feasibility test.
+
+    Attributes:
+        cost: ``(B, n_bits)`` uint8 -> ``(B,)`` costs; the only access solvers get.
+        optimum: the exact minimum (dynamic programming / Held–Karp), so ``proven``.
+        optimum_bits: a string that attains it (checked against ``cost`` on creation).
+        feasible: whether a string is a selection within capacity / a tour index.
+        data: the underlying ``KnapsackInstance`` or ``TSPInstance``.
+    """
+
+    name: str
+    n_bits: int
+    cost: BatchCost
+    optimum: float
+    optimum_bits: np.ndarray
+    feasible: Callable[[np.ndarray], bool]
+    data: Any = None
+    proven: bool = True
+
+    def __post_init__(self) -> None:
+        value = float(np.asarray(self.cost(self.optimum_bits[None]))[0])
+        if not math.isclose(value, self.optimum, rel_tol=1e-9, abs_tol=1e-12):
+            raise RuntimeError(f"{self.name}: the optimum's string costs {value}, "
+                               f"not {self.optimum}")
+
 
 def task_seed(seed: int, *parts: object) -> np.random.SeedSequence:
     """A seed for one piece of the study, independent of run order (so resumes agree)."""
@@ -132,10 +229,14 @@ def task_seed(seed: int, *parts: object) -> np.random.SeedSequence:
 
 
 def make_instance(problem: str, size: int, index: int, *, seed: int,
-                  time_limit: float = 30.0) -> Instance:
+                  time_limit: float = 30.0) -> Instance | BlackBoxInstance:
     """Instance ``index`` of ``problem`` at ``size`` bits, drawn from its own seed."""
     rng = np.random.default_rng(task_seed(seed, "instance", problem, size, index))
     name = f"{problem}-m{size}-{index}"
+    if problem == "knapsack_penalty":
+        return _knapsack_penalty(name, size, rng)
+    if problem == "tsp":
+        return _tsp(name, size, rng)
     if problem == "maxcut":
         graph = erdos_renyi_graph(size, 0.5, rng=rng)
         return _with_optimum(name, maxcut_qubo(graph), time_limit, graph=graph)
@@ -163,6 +264,35 @@ def _knapsack(name: str, size: int, rng: np.random.Generator, time_limit: float)
     raise ValueError(f"no knapsack instance fits in {size} bits")
 
 
+def _knapsack_penalty(name: str, size: int, rng: np.random.Generator) -> BlackBoxInstance:
+    """``size`` items, one bit each, and the penalty cost of :func:`penalty_cost`.
+
+    The paper does not publish its generator; as the independent reproduction
+    (merlinquantum/reproduced_papers) assumes, values and weights are uniform on 1..20 and the
+    capacity is half the total weight (Pisinger's uncorrelated scheme), so the two are
+    comparable. Narrower ranges tie more selections at the optimum and make it easier.
+    """
+    instance = random_knapsack(size, rng=rng, max_weight=KNAPSACK_PENALTY_RANGE)
+    bits, best = penalty_optimum(instance)
+
+    def cost(x: np.ndarray, instance=instance) -> np.ndarray:
+        return penalty_cost(instance, x)
+
+    def feasible(x: np.ndarray, instance=instance) -> bool:
+        return decode_knapsack(instance, x).feasible
+
+    return BlackBoxInstance(name, size, cost, best, bits, feasible, instance)
+
+
+def _tsp(name: str, size: int, rng: np.random.Generator) -> BlackBoxInstance:
+    """Cities uniform in the unit square, as many as a ``size``-bit tour index orders."""
+    instance = random_tsp(cities_for_bits(size), rng=rng)
+    tour = held_karp(instance)
+    bits = np.array([(tour.index >> (size - 1 - i)) & 1 for i in range(size)], dtype=np.uint8)
+    return BlackBoxInstance(name, size, instance.cost, tour.length, bits, instance.feasible,
+                            instance)
+
+
 def _jssp(name: str, size: int, rng: np.random.Generator, time_limit: float) -> Instance:
     for _ in range(1000):
         jobs, machines, longest = (int(v) for v in rng.integers([2, 2, 1], [4, 4, 4]))
@@ -182,9 +312,16 @@ class BBSStudy:
     """The BBS study as :func:`qnn.runs.run_tasks` runs it: one solver or baseline per task.
 
     A BBS task saves the solver's state every ``checkpoint_every`` updates, so a resumed
-    run continues it from there (and redraws, under the same names, the updates after it);
-    every other method gets the cost-evaluation budget that ``bbs`` spent on the same
-    instance.
+    run continues it from there (and redraws, under the same names, the updates after it).
+    On a QUBO family every other method gets the cost-evaluation budget that ``bbs`` spent
+    on the same instance; on a black-box family every method spends exactly
+    :func:`paper_budget`.
+
+    Rows: ``best_cost`` (the best string's cost), ``optimum`` (exact for the black-box
+    families), ``success`` (``best_cost`` within ``1e-9 · max(1, |optimum|)`` of the optimum:
+    tour lengths are float sums whose order differs between a tour, its reverse and the
+    dynamic programme), ``rel_error`` ``(best_cost − optimum) / |optimum|``, ``evaluations``
+    spent, ``feasible`` (of the best string), and for the BBS variants the per-update curves.
     """
 
     family = "bbs"
@@ -203,7 +340,9 @@ class BBSStudy:
             time_limit=spec.optimum_time_limit))
         rng = np.random.default_rng(task_seed(context.seed, "task", task.key))
         extra: dict[str, Any] = {}
-        if task.method in BBS_METHODS:
+        if isinstance(instance, BlackBoxInstance):
+            bits, cost, evaluations, extra = _run_blackbox(task, instance, spec, rng, context)
+        elif task.method in BBS_METHODS:
             bits, cost, evaluations, extra = _run_bbs(task, instance, spec, rng, context)
         elif task.method == "gw":
             result = goemans_williamson(instance.graph, rng=rng)
@@ -218,7 +357,7 @@ class BBSStudy:
         bits = np.asarray(bits, dtype=np.uint8)
         gap = cost - instance.optimum
         return {
-            "problem": task.problem, "size": task.size, "n_bits": instance.qubo.n_bits,
+            "problem": task.problem, "size": task.size, "n_bits": instance.n_bits,
             "instance": task.instance, "method": task.method, "best_cost": float(cost),
             "optimum": instance.optimum, "optimum_proven": instance.proven,
             "success": bool(gap <= 1e-9 * max(1.0, abs(instance.optimum))),
@@ -238,6 +377,95 @@ def _budget(task: Task, rows: list[dict], spec: StudySpec, instance: Instance,
             return row["evaluations"]
     solver = BBSSolver(instance.qubo, backend, spec.bbs)
     return solver.paper_evaluations_per_update * spec.bbs.updates
+
+
+def paper_budget(n_bits: int, backend: Backend, config: BBSConfig) -> int:
+    """The paper's budget ``N · S · (2K + 2m + 1)`` cost evaluations for an ``n_bits`` problem.
+
+    ``N = config.updates``, ``S = config.shots``, ``K`` the beam-splitter angles of the
+    sampler's circuit and ``m = n_bits``: per update, the two shifted sets of every angle,
+    both costs of every bit's flip difference and the unshifted set, ``S`` strings each. This
+    is :attr:`BBSSolver.paper_evaluations_per_update` times ``N`` whenever
+    ``n_bits <= max_modes`` (one tile); beyond, ``m`` stays the number of flip parameters.
+    """
+    n_bs = ClickSampler(n_bits, backend, config).n_bs
+    return config.updates * config.shots * (2 * n_bs + 2 * n_bits + 1)
+
+
+def _run_blackbox(task: Task, instance: BlackBoxInstance, spec: StudySpec,
+                  rng: np.random.Generator, context: TaskContext
+                  ) -> tuple[np.ndarray, float, int, dict]:
+    """One method on a black-box instance, spending exactly :func:`paper_budget`.
+
+    :class:`BlackBoxSolver` evaluates ``S (2K + 1)`` strings per update (``bbs_frozen`` too,
+    see :func:`_run_blackbox_bbs`): its flip gradient reuses the scored candidates instead of
+    ``2m S`` flip differences, so it runs more than ``N`` updates for the same budget
+    (``N (2K + 2m + 1) / (2K + 1)``, about 280 for N = 200 at 20-30 bits). The last update is
+    scored only up to the budget, unshifted candidates first; it updates the best string but
+    not the parameters (nothing follows it), so every method spends exactly the budget.
+    """
+    budget = paper_budget(instance.n_bits, context.backend, spec.bbs)
+    if task.method in BBS_METHODS:
+        return _run_blackbox_bbs(task, instance, spec, rng, context, budget)
+    baseline = {"sa": blackbox_baselines.simulated_annealing,
+                "random": blackbox_baselines.random_search,
+                "hill_climbing": blackbox_baselines.hill_climbing}[task.method]
+    result = baseline(instance.cost, instance.n_bits, budget, rng=rng)
+    return result.best_bits, result.best_cost, result.evaluations, {}
+
+
+def _run_blackbox_bbs(task: Task, instance: BlackBoxInstance, spec: StudySpec,
+                      rng: np.random.Generator, context: TaskContext, budget: int
+                      ) -> tuple[np.ndarray, float, int, dict]:
+    config = replace(spec.bbs, **BBS_METHODS[task.method])
+    if config.freeze_angles:
+        # Frozen angles sample no shifted sets. Rather than updates of S strings (~2K + 2m + 1
+        # times as many updates as bbs, each an SGD step on the flips and an HDF5 entry), an
+        # update scores as many strings as bbs's, S (2K + 1), all from the fixed circuit: the
+        # same updates, flip steps and flip-gradient sample size, only the angles untrained.
+        n_bs = ClickSampler(instance.n_bits, context.backend, spec.bbs).n_bs
+        config = replace(config, shots=spec.bbs.shots * (2 * n_bs + 1))
+    solver = BlackBoxSolver(instance.n_bits, context.backend, config)
+    saved = context.state if context.state and context.state.get("task") == task.key else None
+    state = BBSState.from_dict(saved["bbs"]) if saved else solver.init_state(rng)
+    while state.evaluations < budget:
+        context.tag(f"update{state.step + 1:04d}")
+        proposal = solver.propose(state)
+        left = budget - state.evaluations
+        if proposal.bits.shape[0] > left:
+            return _partial_update(task, instance, state, proposal, left, context)
+        state, report = solver.update(state, proposal, instance.cost(proposal.bits))
+        _log(context, task, report.step, report.expected_cost, report.best_cost)
+        if state.step % spec.checkpoint_every == 0:
+            context.save_state({"task": task.key, "bbs": state.to_dict()})
+    return state.best_bits, state.best_cost, state.evaluations, _curves(state.history)
+
+
+def _partial_update(task: Task, instance: BlackBoxInstance, state: BBSState,
+                    proposal: Proposal, left: int, context: TaskContext
+                    ) -> tuple[np.ndarray, float, int, dict]:
+    """Score the first ``left`` candidates (unshifted set first) and keep the best: the last
+    update, cut at the budget. Its curve entries are appended like a full update's."""
+    costs = np.asarray(instance.cost(proposal.bits[:left]), dtype=np.float64)
+    best_bits, best_cost = state.best_bits, state.best_cost
+    i = int(np.argmin(costs))
+    if costs[i] < best_cost:
+        best_bits, best_cost = proposal.bits[i].copy(), float(costs[i])
+    unshifted = costs[: proposal.candidates.shape[1]]
+    entries = {"expected_cost": float(unshifted.mean()), "best_cost": best_cost,
+               "click_rate": proposal.click_rate, "evaluations": left}
+    history = {k: [*state.history[k], entries[k]] for k in HISTORY_KEYS}
+    _log(context, task, state.step + 1, entries["expected_cost"], best_cost)
+    return best_bits, best_cost, state.evaluations + left, _curves(history)
+
+
+def _log(context: TaskContext, task: Task, step: int, expected: float, best: float) -> None:
+    context.log_scalar(f"{task.key}/expected_cost", expected, step)
+    context.log_scalar(f"{task.key}/best_cost", best, step)
+
+
+def _curves(history: dict[str, list]) -> dict[str, list[float]]:
+    return {f"curve_{k}": [float(v) for v in values] for k, values in history.items()}
 
 
 def _run_bbs(task: Task, instance: Instance, spec: StudySpec, rng: np.random.Generator,

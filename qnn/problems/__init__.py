@@ -1,5 +1,6 @@
-"""Binary optimisation problems as QUBOs, with exact optima and classical baselines."""
+"""Binary optimisation problems (QUBOs and black-box costs), exact optima and baselines."""
 
+from . import blackbox_baselines
 from .baselines import BaselineResult, hill_climbing, random_search, simulated_annealing
 from .exact import Optimum, integer_scale, optimum
 from .jssp import (
@@ -23,6 +24,9 @@ from .knapsack import (
     default_penalty,
     knapsack_optimum,
     knapsack_qubo,
+    penalty_cost,
+    penalty_optimum,
+    penalty_weight,
     random_knapsack,
     slack_coefficients,
 )
@@ -38,11 +42,23 @@ from .maxcut import (
     with_random_weights,
 )
 from .qubo import QUBO
+from .tsp import (
+    Tour,
+    TSPInstance,
+    cities_for_bits,
+    decode_tours,
+    encode_tours,
+    held_karp,
+    random_tsp,
+    tour_bits,
+)
 
 __all__ = [
     "FT06",
     "QUBO",
     "TOY_3X3",
+    "TSPInstance",
+    "Tour",
     "BaselineResult",
     "GoemansWilliamsonResult",
     "JobShopDecoding",
@@ -53,14 +69,19 @@ __all__ = [
     "Schedule",
     "TimeIndexedQUBO",
     "Violation",
+    "blackbox_baselines",
+    "cities_for_bits",
     "cpsat_optimum",
     "cut_value",
     "decode_knapsack",
     "decode_schedule",
+    "decode_tours",
     "default_penalty",
     "edge_arrays",
+    "encode_tours",
     "erdos_renyi_graph",
     "goemans_williamson",
+    "held_karp",
     "hill_climbing",
     "integer_scale",
     "jssp_qubo",
@@ -69,12 +90,17 @@ __all__ = [
     "makespan",
     "maxcut_qubo",
     "optimum",
+    "penalty_cost",
+    "penalty_optimum",
+    "penalty_weight",
     "random_jobshop",
     "random_knapsack",
     "random_regular_graph",
+    "random_tsp",
     "random_search",
     "schedule_violations",
     "simulated_annealing",
     "slack_coefficients",
+    "tour_bits",
     "with_random_weights",
 ]

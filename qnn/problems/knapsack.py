@@ -174,3 +174,44 @@ def _greedy_value(instance: KnapsackInstance) -> float:
             room -= instance.weights[i]
             total += instance.values[i]
     return total
+
+
+# ---------------------------------------------------------------- penalty form (no slack bits)
+def penalty_weight(instance: KnapsackInstance) -> float:
+    """``λ`` of :func:`penalty_cost`: :func:`default_penalty`, ``Σ values − greedy value + 1``.
+
+    Weights are integers, so an infeasible selection exceeds the capacity by at least 1 and
+    costs at least ``−Σ values + λ = −greedy value + 1``, more than the greedy selection's
+    ``−greedy value`` and so more than the optimum's. No infeasible string beats the best
+    feasible one, while ``λ`` stays small enough that the cost still ranks infeasible strings
+    by value and overshoot (a larger ``λ`` only flattens that region).
+    """
+    return default_penalty(instance)
+
+
+def penalty_cost(instance: KnapsackInstance, bits: np.ndarray, penalty: float | None = None
+                 ) -> np.ndarray:
+    """``C(x) = −Σ v_i x_i + λ · max(0, Σ w_i x_i − capacity)`` of ``(..., n_items)`` 0/1 rows.
+
+    One bit per item and no slack bits, so the cost is not a QUBO: a black-box cost (see
+    :class:`qnn.bbs.BlackBoxSolver`). ``penalty`` ``λ`` defaults to :func:`penalty_weight`.
+    """
+    lam = penalty_weight(instance) if penalty is None else float(penalty)
+    if not lam > 0:
+        raise ValueError(f"penalty={penalty} must be positive")
+    x = np.asarray(bits, dtype=np.float64)
+    if x.shape[-1] != instance.n_items:
+        raise ValueError(f"bits have {x.shape[-1]} entries, the instance has "
+                         f"{instance.n_items} items")
+    excess = np.maximum(0.0, x @ np.asarray(instance.weights, dtype=np.float64)
+                        - instance.capacity)
+    return -(x @ np.asarray(instance.values)) + lam * excess
+
+
+def penalty_optimum(instance: KnapsackInstance) -> tuple[np.ndarray, float]:
+    """An optimal ``(n_items,)`` uint8 selection and its :func:`penalty_cost` (``−`` the
+    dynamic-programming optimum value; a feasible string has no penalty)."""
+    best = knapsack_optimum(instance)
+    bits = np.zeros(instance.n_items, dtype=np.uint8)
+    bits[list(best.items)] = 1
+    return bits, -best.value

@@ -7,17 +7,20 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from qnn.cli import main
-from qnn.runs import Checkpoint, find_runs
+from qnn.runs import Checkpoint
+from qnn.runs.catalog import catalog
 from qnn.store import RunStore
 
 QNN = [sys.executable, "-m", "qnn.cli"]
 SMOKE_UPDATES = 10  # of each bbs task
-SMOKE_BBS_UPDATES = 2 * 3 * 3 * SMOKE_UPDATES  # instances x problems x BBS variants
+SMOKE_BBS_UPDATES = 2 * 5 * 3 * SMOKE_UPDATES  # instances x problems x BBS variants
+QUBO_PROBLEMS = {"maxcut", "knapsack", "jssp"}
 
 
 @pytest.fixture(scope="module")
@@ -33,16 +36,18 @@ def tasks_without_timing(run_dir):
 
 
 def test_smoke_run_folder_holds_records_metrics_and_every_histogram(smoke_run):
-    (run,) = find_runs(smoke_run, "bbs", label="smoke")
-    assert run.status == "COMPLETED" and run.config["seed"] == 11
-    record = json.loads((run.path / "run.json").read_text())
+    (run,) = catalog(smoke_run).itertuples()
+    assert (run.family, run.status, run.named_configs, run.seed) == ("bbs", "COMPLETED",
+                                                                     "smoke", 11)
+    path = Path(run.path)
+    record = json.loads((path / "run.json").read_text())
     assert record["experiment"]["repositories"][0]["commit"]
     assert any(dep.startswith("torch==") for dep in record["experiment"]["dependencies"])
-    assert json.loads((run.path / "metrics.json").read_text())
-    rows = run.results("tasks")
+    assert json.loads((path / "metrics.json").read_text())
+    rows = json.loads((path / "results.json").read_text())["tasks"]
     updates = sum(len(r["curve_evaluations"]) for r in rows if r["method"].startswith("bbs"))
     assert updates > SMOKE_BBS_UPDATES  # frozen angles: more updates for the same budget
-    with RunStore(run.path / "histograms.h5", "r") as store:
+    with RunStore(path / "histograms.h5", "r") as store:
         names = store.names()
         assert len(names) == updates  # one entry per update drawn
         hists = store.get_histograms(names[0])
@@ -50,20 +55,30 @@ def test_smoke_run_folder_holds_records_metrics_and_every_histogram(smoke_run):
     # one unshifted and 2 x n_bs shifted parameter sets, 20 shots each, threshold clicks
     assert all(h.detection == "threshold" and h.shots == 20 for h in hists)
     assert {r["method"] for r in rows} == {"bbs", "bbs_frozen", "bbs_random_clicks", "sa",
-                                           "random", "gw"}
+                                           "random", "hill_climbing", "gw"}
+    assert {(r["problem"], r["size"]) for r in rows} == {
+        ("maxcut", 8), ("knapsack", 8), ("jssp", 8), ("knapsack_penalty", 6), ("tsp", 5)}
     assert all(r["best_cost"] >= r["optimum"] - 1e-9 for r in rows)
-    # every method spends what bbs spent on the instance; a BBS ablation stops at the end
-    # of the update that reaches it (frozen angles spend fewer evaluations per update)
-    table = pd.DataFrame(rows).pivot_table("evaluations", ["problem", "size", "instance"],
-                                           "method")
-    for method in ("sa", "random"):
+    # every method spends what bbs spent on the instance; on a QUBO family a BBS ablation
+    # stops at the end of the update that reaches it (frozen angles spend fewer evaluations
+    # per update); on a black-box family every method stops exactly at the paper's budget
+    frame = pd.DataFrame(rows)
+    table = frame.pivot_table("evaluations", ["problem", "size", "instance"], "method")
+    for method in ("sa", "random", "hill_climbing"):
         assert (table[method] == table["bbs"]).all()
     per_update = table["bbs"] / SMOKE_UPDATES
+    qubo = table.index.get_level_values("problem").isin(QUBO_PROBLEMS)
     for method in ("bbs_frozen", "bbs_random_clicks"):
         assert ((table[method] >= table["bbs"]) & (table[method] < table["bbs"] + per_update)).all()
+        assert (table[method][~qubo] == table["bbs"][~qubo]).all()
+    # budget N S (2K + 2m + 1); loops 1 and 3 give K = (m − 1) + (m − 3) beam splitters
+    blackbox = frame[~frame["problem"].isin(QUBO_PROBLEMS)]
+    assert set(blackbox["evaluations"]) == {10 * 20 * (2 * 6 + 2 * 5 + 1),   # tsp, 5 bits
+                                            10 * 20 * (2 * 8 + 2 * 6 + 1)}   # 6 items
 
 
-BBS_FIGURES = ["--only", "bbs_success_vs_size", "bbs_training_curves", "bbs_ablations"]
+BBS_FIGURES = ["--only", "bbs_success_vs_size", "bbs_training_curves", "bbs_ablations",
+               "bbs_paper_table", "bbs_ablation_tests"]
 
 
 @pytest.fixture(scope="module")
@@ -89,10 +104,11 @@ def test_figures_draw_no_run_under_a_name_whose_config_it_lacks(smoke_and_overri
     assert ("figure bbs_success_vs_size: skipped: no completed bbs run under "
             f"{smoke_and_override} has the config of 'paper_table'; make one with: qnn run "
             "bbs with paper_table\n") in printed
-    assert printed.count("make one with: qnn run bbs with paper_table") == 2
+    assert printed.count("make one with: qnn run bbs with paper_table") == 3
     assert ("make them with: qnn run bbs with ablation_frozen && qnn run bbs with "
             "ablation_random_clicks") in printed
-    assert "0 drawn, 3 skipped, 0 failed" in printed
+    assert "make one with: qnn run bbs with paper_ablations" in printed
+    assert "0 drawn, 5 skipped, 0 failed" in printed
     assert [p.name for p in out.iterdir()] == ["RESULTS.md"]  # no image, no table
     assert "skipped: no completed bbs run" in (out / "RESULTS.md").read_text()
 
@@ -103,16 +119,27 @@ def test_label_smoke_draws_the_smoke_run_only_and_pinning_draws_the_override(
     out = tmp_path / "smoke"
     assert figures(smoke_and_override, out, "--label", "smoke") == 0
     assert sorted(p.name for p in out.iterdir()) == [
-        "RESULTS.md", "bbs_ablations.png", "bbs_success_vs_size.png", "bbs_table.csv",
-        "bbs_table.md", "bbs_training_curves.png"]
+        "RESULTS.md", "bbs_ablation_tests.csv", "bbs_ablation_tests.md", "bbs_ablations.png",
+        "bbs_paper_table.csv", "bbs_paper_table.md", "bbs_success_vs_size.png",
+        "bbs_table.csv", "bbs_table.md", "bbs_training_curves.png"]
     printed = capsys.readouterr().out
-    assert printed.count("drawn from smoke (run 1; seed 11)") == 3 and "run 2" not in printed
+    assert printed.count("drawn from smoke (run 1; seed 11)") == 5 and "run 2" not in printed
     # the two ablation requests resolve to the same smoke run: drawn once, and said so
     assert '"ablation_random_clicks" and "ablation_frozen" are the same runs' in printed
     table = pd.read_csv(out / "bbs_table.csv")
-    assert set(table["size"]) == {8} and set(table["n"]) == {2}  # the override is not there
+    assert set(table["size"]) == {5, 6, 8} and set(table["n"]) == {2}  # not the override's 10
     assert table["rel_error_std"].dtype == float
     assert "Runs: smoke (run 1; seed 11)." in (out / "bbs_table.md").read_text()
+    paper = pd.read_csv(out / "bbs_paper_table.csv")  # smoke sizes: no published value applies
+    assert set(paper["problem"]) == {"maxcut", "knapsack", "jssp", "knapsack_penalty", "tsp"}
+    assert not [c for c in paper.columns if c.startswith("published")]
+    assert "No published value applies" in (out / "bbs_paper_table.md").read_text()
+    assert paper.loc[paper["problem"] == "tsp", "cities"].tolist() == [5] * 6  # gw: Max-Cut
+    tests = pd.read_csv(out / "bbs_ablation_tests.csv")
+    assert set(tests["comparison"]) == {"bbs vs bbs_random_clicks", "bbs vs bbs_frozen",
+                                        "bbs vs random"}
+    assert set(tests["n"]) == {2} and len(tests) == 5 * 3  # per (problem, size), paired
+    assert tests["mcnemar_p"].between(0, 1).all() and tests["wilcoxon_p"].between(0, 1).all()
     rerun = tmp_path / "again"
     assert figures(smoke_and_override, rerun, "--label", "smoke") == 0
     assert all((out / p.name).read_bytes() == p.read_bytes() for p in rerun.iterdir())
@@ -124,6 +151,24 @@ def test_label_smoke_draws_the_smoke_run_only_and_pinning_draws_the_override(
     caption = (pinned / "bbs_table.md").read_text()
     assert "smoke bbs.updates=2 instances=1" in caption and "sizes=[10]" in caption
     assert str(smoke) not in capsys.readouterr().out
+
+
+def test_paper_table_shows_published_values_only_for_rows_in_their_regime(tmp_path):
+    """A cut-down paper_table run (the paper's updates and shots, one m = 20 knapsack
+    instance, the two cheapest methods) is drawn beside the published m = 20 values."""
+    runs = tmp_path / "runs"
+    assert main(["run", "bbs", "--runs-dir", str(runs), "with", "paper_table", "instances=1",
+                 "sizes={'knapsack_penalty': [20]}", "problems=['knapsack_penalty']",
+                 "methods=['sa', 'random']"]) == 0
+    out = tmp_path / "out"
+    assert main(["figures", "--runs-dir", str(runs), "--out", str(out), "--only",
+                 "bbs_paper_table", "--runs", str(runs / "bbs" / "1")]) == 0
+    table = pd.read_csv(out / "bbs_paper_table.csv").set_index("method")
+    assert table.loc["sa", "published_paper_solved_pct"] == 100.0  # the paper's SA at m = 20
+    assert table.loc["random", "published_reproduction_solved_pct"] == 81.0
+    assert table["evaluations_mean"].tolist() == [200 * 50 * (2 * 47 + 2 * 20 + 1)] * 2
+    assert "published_paper_rel_error_pct" not in table  # only TSP m = 29 has one
+    assert "values printed by the paper" in (out / "bbs_paper_table.md").read_text()
 
 
 def test_killed_run_resumes_to_the_uninterrupted_result(tmp_path):
@@ -164,7 +209,8 @@ def test_killed_run_resumes_to_the_uninterrupted_result(tmp_path):
 @pytest.mark.parametrize(("update", "message"), [
     ("bogus_key=1", "bogus_key"),
     ("bbs.lr=0.1", "unknown key(s) ['lr']"),
-    ("problems=['tsp']", "problems=['tsp']: choose from"),
+    ("problems=['qap']", "problems=['qap']: choose from"),
+    ("sizes={'tsp': [11]}", "n_bits=11 is no tour-index size"),
     ("photonics.urls=['http://user:pw@qpu:8080']", "carries credentials"),
 ])
 def test_bad_config_fails_before_any_work_naming_the_key(tmp_path, update, message):

@@ -1,0 +1,27 @@
+"""The shared paired tests: known exact p-values and the defined edges."""
+
+import math
+
+import pytest
+
+from qnn.stats import mcnemar_p, paired_t_p, wilcoxon_p
+
+
+def test_wilcoxon_exact_values_and_edges():
+    # five positive differences: the most extreme of 2^5 sign patterns, two-sided
+    assert wilcoxon_p([1, 2, 3, 4, 5]) == pytest.approx(2 / 32)
+    assert wilcoxon_p([1, 0, 2, 0, 3, 4, 5]) == pytest.approx(2 / 32)  # zeros are dropped
+    assert wilcoxon_p([0, 0, 0]) == 1.0  # no evidence either way
+    assert math.isnan(wilcoxon_p([]))
+
+
+def test_mcnemar_is_the_binomial_test_on_discordant_pairs():
+    assert mcnemar_p(8, 0) == pytest.approx(2 * 0.5**8)
+    assert mcnemar_p(3, 3) == 1.0
+    assert mcnemar_p(0, 0) == 1.0
+
+
+def test_paired_t():
+    assert paired_t_p([1.0, -1.0, 1.0, -1.0]) == pytest.approx(1.0)
+    assert math.isnan(paired_t_p([0.5, 0.5, 0.5])) and math.isnan(paired_t_p([1.0]))
+    assert paired_t_p([1.0, 1.1, 0.9, 1.05]) < 1e-3
