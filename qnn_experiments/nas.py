@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
+from qnn.nas.capacity import CAPACITY_SEARCH
 from qnn.nas.fitness import TrainBudget
 from qnn.nas.search import SearchConfig
 from qnn.nas.study import NASStudy
@@ -60,6 +61,41 @@ def mnist_small():
     n_train = 2000
     n_val = 500
     n_test = 1000
+
+
+@ex.named_config
+def capacity():
+    # A proposer that can learn (qnn.nas.capacity): 8 modes, loops 1 and 2, 10 shots
+    # per parameter set, the shift rule along one random direction (30 candidates, >= 16
+    # updates), 500 architectures per search, on an MNIST subset (1,000 / 500 / 1,000
+    # images). Fitness is a cheap proxy: validation accuracy after ONE epoch on 1,000 images
+    # (about 1 s per architecture on one core), not a converged training. 8 seeds, so the
+    # paired Wilcoxon test can reach p < 0.05 (with 5 its smallest two-sided p is 1/16).
+    # At most 4 x 8 x 500 = 16,000 trainings (a seed's methods share its cache): about
+    # 5 CPU-hours at 1.1 s each.
+    label = "capacity"
+    dataset = "mnist_small"
+    seeds = [0, 1, 2, 3, 4, 5, 6, 7]
+    search = dict(CAPACITY_SEARCH)
+    train = {"epochs": 1, "batch_size": 32}
+    n_train = 1000
+    n_val = 500
+    n_test = 1000
+    checkpoint_every = 100  # a seed's cache is ~40 kB per architecture in the checkpoint
+
+
+@ex.named_config
+def capacity_smoke():
+    # The capacity study's chain in seconds: the same proposer, 2 seeds, 40 architectures
+    # (one sampler update), one epoch on 200 MNIST images.
+    label = "capacity_smoke"
+    dataset = "mnist_small"
+    seeds = [0, 1]
+    search = {**CAPACITY_SEARCH, "budget": 40, "ensemble_size": 3}
+    train = {"epochs": 1, "batch_size": 32}
+    n_train = 200
+    n_val = 100
+    n_test = 100
 
 
 @ex.named_config

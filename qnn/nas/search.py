@@ -16,6 +16,9 @@ METHODS = ("photonic", "bernoulli", "evolution", "random")
 # The BBS settings NAS uses unless told otherwise: a 4-mode TBI (4 tiles for 16 bits), one
 # loop, one shot per parameter set, Adam with large steps (a budget allows only tens of
 # updates), logit flips (the score-function gradient stays bounded as p -> 0 or 1).
+# Too small to learn in 100 architectures (3 angles, 7 per update, 14 updates: see
+# qnn.nas.capacity); kept so the `digits`/`smoke` runs stay as they were. The `capacity`
+# study uses qnn.nas.capacity.CAPACITY_SEARCH.
 NAS_BBS = {"loop_lengths": (1,), "max_modes": 4, "shots": 1, "optimizer": "adam",
            "lr_angles": 0.3, "lr_flips": 0.5, "flip_param": "logit", "init_flip": 0.5}
 
@@ -40,6 +43,12 @@ class SearchConfig:
             :data:`NAS_BBS` (``bernoulli`` forces ``sampler="random_clicks"``).
         max_stale: generations in a row without a new architecture after which a search
             stops short of its budget (a converged sampler proposes only cached ones).
+        directions: how the samplers estimate the angle gradient. ``None``: the two-term
+            shift rule on every beam splitter (:class:`~qnn.bbs.BlackBoxSolver`, ``1 + 2
+            n_bs`` parameter sets per update); ``k``: the rule along ``k`` random ±1
+            directions of all angles at once (``BlackBoxSolver(directions=k)``, ``1 + 2k``
+            sets), which a budget of trained architectures can afford at 8 modes
+            and 10 shots (see :func:`~qnn.nas.capacity.proposer_capacity`).
     """
 
     budget: int = 100
@@ -50,8 +59,12 @@ class SearchConfig:
     tournament: int = 2
     bbs: dict = field(default_factory=dict)
     max_stale: int = 200
+    directions: int | None = None
 
     def __post_init__(self) -> None:
+        k = self.directions
+        if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k < 1):
+            raise ValueError(f"SearchConfig.directions={k!r} must be None or an integer >= 1")
         for name, low in (("budget", 1), ("ensemble_size", 1), ("batch", 1), ("tournament", 1),
                           ("max_stale", 1)):
             value = getattr(self, name)
@@ -159,9 +172,9 @@ class _Sampler(_Proposer):
     """The BBS sampler on cost ``1 − fitness``: one update per batch of proposals."""
 
     def __init__(self, n_bits: int, backend: Backend, config: BBSConfig,
-                 rng: np.random.Generator,
+                 directions: int | None, rng: np.random.Generator,
                  on_update: Callable[[StepReport], None] | None) -> None:
-        self.solver = BlackBoxSolver(n_bits, backend, config)
+        self.solver = BlackBoxSolver(n_bits, backend, config, directions)
         self.state = self.solver.init_state(rng)
         self.proposal = None
         self.click_rates: list[float] = []
@@ -214,8 +227,8 @@ def search(method: str, evaluate: Callable[[str], float], n_bits: int,
     if method in ("photonic", "bernoulli"):
         if backend is None:
             raise ValueError(f"method={method!r} needs a photonic backend")
-        proposer: _Proposer = _Sampler(n_bits, backend, config.bbs_config(method), rng,
-                                       on_update)
+        proposer: _Proposer = _Sampler(n_bits, backend, config.bbs_config(method),
+                                       config.directions, rng, on_update)
     elif method == "evolution":
         proposer = _Evolution(n_bits, config, rng, archive)
     else:

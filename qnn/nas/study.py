@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..runs.study import TaskContext
+from .capacity import proposer_capacity
 from .ensemble import search_curves
 from .fitness import DATASETS, FitnessCache, NASData, TrainBudget, load_nas_data, make_trainer
 from .search import METHODS, SearchConfig, search
@@ -156,4 +157,7 @@ def _search_row(spec: NASSpec, task: NASTask, result, data: NASData, cache: Fitn
         **{f"curve_{name}": values for name, values in curves.items()},
         "curve_fitness": result.fitness,
         "curve_click_rate": result.click_rate,
+        # what the sampler could learn from (None for evolution and random search)
+        "proposer": proposer_capacity(N_BITS, spec.search).to_dict()
+        if task.method in ("photonic", "bernoulli") else None,
     }

@@ -18,6 +18,11 @@
 # Lines are means over seeds, bands ± one sample standard deviation; the accuracy panels zoom
 # on the range after the first fifth of the budget. The last panel asks whether the proposal
 # distribution learns: the trailing mean fitness of the architectures each method proposes.
+#
+# The second figure is the capacity study (`qnn run nas with capacity`): a sampler that can
+# learn (8 modes, loops 1 and 2, 10 shots per parameter set, the shift rule along one random
+# direction, 500 architectures; see `qnn.nas.capacity`) on an MNIST subset, with paired
+# significance tests of photonic against each baseline over seeds (`qnn.nas.significance`).
 
 # %%
 import numpy as np
@@ -25,6 +30,7 @@ import pandas as pd
 
 from qnn import plotting as qp
 from qnn.figures import Request, notebook_settings
+from qnn.nas.significance import paired_tests
 from qnn.runs.tables import aggregate
 
 SETTINGS = notebook_settings()
@@ -60,24 +66,15 @@ def paired_differences(rows):
                   f"({np.sum(diffs > 0)} of {len(diffs)} seeds better)")
 
 
-def trailing_mean(matrix, window=10):
-    window = min(window, matrix.shape[1])
-    return np.array([np.convolve(m, np.ones(window) / window, "valid") for m in matrix])
-
-
-# %% [markdown]
-# ## Search curves, the table of final accuracies, paired differences to random search
-
-# %%
-with SETTINGS.figure("nas_search_curves") as figure:
-    (runs,) = figure.select(Request("nas", "digits"))
-    rows = runs.rows()
+def draw_curves(runs, rows, panels, path):
+    """One panel per curve of ``panels`` (name -> title): mean ± sample std over seeds per
+    method vs fitness evaluations; the accuracy panels zoom past the first fifth."""
     methods = list(dict.fromkeys(r["method"] for r in rows))
     styles = qp.series_styles(methods)
     budget = max(r["budget"] for r in rows)
-    fig, axes = qp.panels(len(PANELS), panel_height=1.8)
+    fig, axes = qp.panels(len(panels), panel_height=1.8)
     counts = []
-    for ax, (name, title) in zip(axes, PANELS.items(), strict=True):
+    for ax, (name, title) in zip(axes, panels.items(), strict=True):
         late = []  # band edges after the first fifth of the budget: the y range worth seeing
         for i, method in enumerate(methods):
             matrix = curve_matrix([r for r in rows if r["method"] == method], name)
@@ -98,7 +95,22 @@ with SETTINGS.figure("nas_search_curves") as figure:
         qp.integer_axis(ax)
     qp.legend(fig, axes, ncols=len(methods), title=qp.caption(
         [runs], qp.spread_note(counts, "seeds", shown="bands")))
-    qp.save(fig, OUT / "nas_search_curves.png")
+    qp.save(fig, path)
+
+
+def trailing_mean(matrix, window=10):
+    window = min(window, matrix.shape[1])
+    return np.array([np.convolve(m, np.ones(window) / window, "valid") for m in matrix])
+
+
+# %% [markdown]
+# ## Search curves, the table of final accuracies, paired differences to random search
+
+# %%
+with SETTINGS.figure("nas_search_curves") as figure:
+    (runs,) = figure.select(Request("nas", "digits"))
+    rows = runs.rows()
+    draw_curves(runs, rows, PANELS, OUT / "nas_search_curves.png")
     summary = pd.DataFrame(aggregate(rows, by=("dataset", "method"),
                                      metrics=(*METRICS, "evaluations", "seconds")))
     table = summary[["dataset", "method", "n"]].assign(
@@ -113,3 +125,45 @@ with SETTINGS.figure("nas_search_curves") as figure:
         f"{runs.label}."))
     print(table.to_string(index=False))
     paired_differences(rows)
+
+# %% [markdown]
+# ## A proposer that can learn, on an MNIST subset, with significance tests
+#
+# Learning curves (best validation accuracy = best fitness, its test accuracy, the top-K
+# ensemble's test accuracy, and the trailing mean fitness of the proposals: does the
+# proposal distribution learn?) vs architectures evaluated, mean ± sample std over the n
+# seeds. The table pairs photonic with each baseline on the same seeds: the mean and sample
+# std of the difference (points), seeds won and lost, the exact two-sided Wilcoxon
+# signed-rank p-value and the paired t-test p-value. With n seeds the Wilcoxon p cannot go
+# below 2 / 2^n.
+
+# %%
+with SETTINGS.figure("nas_capacity") as figure:
+    (runs,) = figure.select(Request("nas", "capacity"))
+    rows = runs.rows()
+    draw_curves(runs, rows, {"best_val": "best fitness (validation accuracy)",
+                             "best_test": "best architecture: test",
+                             "ensemble_test": "top-K ensemble: test",
+                             "fitness": PANELS["fitness"]},
+                OUT / "nas_capacity_curves.png")
+    tests = paired_tests(rows, metrics=("best_val", "best_test", "ensemble_test"))
+    for column in ("diff_mean", "diff_std"):  # accuracy points, like the figure
+        tests[column] = 100 * tests[column]
+    tests = tests.rename(columns={"diff_mean": "diff_pts_mean", "diff_std": "diff_pts_std"})
+    updates = {m: np.mean([r["updates"] for r in rows if r["method"] == m])
+               for m in ("photonic", "bernoulli")}
+    proposer = next((r["proposer"] for r in rows if r.get("proposer")), None)
+    qp.write_table(tests, OUT / "nas_capacity_tests", caption=(
+        f"Photonic minus each baseline on the same seed (accuracy points, {qp.SPREAD} over "
+        f"the n seeds), seeds won/lost, two-sided exact Wilcoxon signed-rank and paired "
+        f"t-test p-values. Runs: {runs.label}."))
+    print(tests.to_string(index=False))
+    if proposer:
+        print(f"proposer: {proposer['angles']} angles + {proposer['flips']} flips, "
+              f"{proposer['parameter_sets']} parameter sets x {proposer['shots']} shots = "
+              f"{proposer['candidates']} candidates per update; updates per search: "
+              + ", ".join(f"{m} {u:.0f}" for m, u in updates.items()))
+    for line in tests.itertuples():
+        print(f"photonic vs {line.baseline}, {line.metric}: {line.diff_pts_mean:+.2f} points "
+              f"(n = {line.n}, Wilcoxon p = {line.wilcoxon_p:.3g}, t-test p = "
+              f"{line.ttest_p:.3g}): {line.verdict}")

@@ -53,6 +53,55 @@ def test_nas_figure_regenerates_from_the_smoke_run(smoke_run, tmp_path):
     assert "±" not in "".join(table)  # numbers only: mean and std are separate columns
 
 
+def test_capacity_figure_tests_photonic_against_each_baseline_from_the_smoke_run(smoke_run,
+                                                                                 tmp_path):
+    out = tmp_path / "figures"
+    assert main(["figures", "--runs-dir", str(smoke_run.parents[1]),
+                 "--out", str(out), "--label", "smoke", "--only", "nas_capacity"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == [
+        "RESULTS.md", "nas_capacity_curves.png", "nas_capacity_tests.csv",
+        "nas_capacity_tests.md"]
+    table = (out / "nas_capacity_tests.csv").read_text().splitlines()
+    assert table[0].startswith("reference,baseline,metric,n,diff_pts_mean,diff_pts_std,wins,"
+                               "losses,wilcoxon_p,ttest_p,verdict")
+    assert len(table) == 1 + 3 * 3  # 3 baselines x 3 metrics
+    assert all(line.startswith("photonic,") and ",2," in line for line in table[1:])
+
+
+def test_smoke_rows_record_the_sampler_capacity(smoke_run):
+    rows = json.loads((smoke_run / "results.json").read_text())["tasks"]
+    for row in rows:
+        if row["method"] in ("photonic", "bernoulli"):
+            assert (row["proposer"]["angles"], row["proposer"]["candidates"]) == (3, 7)
+        else:
+            assert row["proposer"] is None
+
+
+def _spec(named_configs):
+    """The NASSpec that `qnn run nas with <named_configs>` runs."""
+    from dataclasses import fields
+
+    from qnn.runs.selection import resolved_config
+
+    config = resolved_config("nas", named_configs)
+    return NASSpec(**{f.name: config[f.name] for f in fields(NASSpec)})
+
+
+@pytest.mark.parametrize("name", ["capacity", "capacity_smoke"])
+def test_capacity_configs_run_the_learning_sampler_on_mnist(name):
+    from qnn.nas import N_BITS, proposer_capacity
+
+    spec = _spec([name])
+    cap = proposer_capacity(N_BITS, spec.search)
+    assert spec.dataset == "mnist_small" and spec.search.directions == 1
+    assert (cap.n_modes, cap.loop_lengths, cap.shots, cap.candidates) == (8, (1, 2), 10, 30)
+    if name == "capacity":
+        assert spec.search.budget == 500 and len(spec.seeds) >= 6
+        assert spec.methods == ("photonic", "bernoulli", "evolution", "random")
+    for other in ("smoke", "digits", "mnist_small", "hardware"):  # the old ones are unchanged
+        assert _spec([other]).search.directions is None
+
+
 def test_an_interrupted_study_resumes_to_the_same_rows_without_retraining(tmp_path):
     spec = NASSpec(seeds=(3,), methods=("photonic", "evolution"),
                    search={"budget": 6, "ensemble_size": 2}, train={"epochs": 1},
