@@ -19,6 +19,14 @@ on 1,000 images, on the exact backend.
    the distribution, the MPS weight generation over all 6,690 weights, the CNN forward+backward
    on a batch of 128, and one angle-loss evaluation on 1,000 images.
 
+0. The target "χ = 10 published round ≤ 2 s on one core" (PASS/MISS), and the old
+   path against the new one in the same run: for ``autograd`` (the target's measurement) and
+   ``cobyla`` (``paper_chi_sweep``'s angle method), each a trainer on the plain reference path
+   (``QuantumTrain.reference_path``: the tree contraction of ``MPSMapping.forward_indexed``,
+   the CNN through ``functional_call``, outcome look-ups on every call, per-tensor Adam) and
+   one on the new path, whose scaled-down rounds (as in 1.) alternate old, new, old, new.
+   The target is defined on one thread: run with ``--threads 1`` (and ``OMP_NUM_THREADS=1``).
+
 ``python benchmarks/qtrain.py [--quick] [--json out.json] [--threads N]``
 """
 
@@ -59,6 +67,8 @@ OUTCOMES, SCALING = "no_bunching", "mean"
 MPS_EPOCHS, BATCH_SIZE, ANGLE_BATCH = 5, 128, 1000
 SHOTS = 5000
 WARMUP_STEPS = 2  # untimed MPS steps per method before its timed rounds
+TARGET_ROUND_S = 2.0  # a χ = 10 published round on one core
+TARGET = "χ = 10 published round ≤ 2 s on one core"
 
 
 @dataclass(frozen=True)
@@ -76,6 +86,8 @@ class Method:
 REQUIRED = (Method("autograd", None), Method("cobyla", None), Method("central_difference", SHOTS),
             Method("spsa", SHOTS))
 EXTRA_QUICK = (Method("spsa", None),)  # for the sampled/exact ratio
+# the old-vs-new comparison: autograd (the target's measurement) and paper_chi_sweep's method
+OLD_NEW = (Method("autograd", None), Method("cobyla", None))
 EXTRA_FULL = (Method("spsa", None), Method("central_difference", None))
 
 
@@ -345,9 +357,18 @@ def timed_round(trainer: TimedTrainer, steps: int, steps_full: int) -> RoundSamp
                        round_s, photonic)
 
 
-def make_trainer(method: Method, backend, data: Dataset, probe: Probe) -> TimedTrainer:
+def make_trainer(method: Method, backend, data: Dataset, probe: Probe, *,
+                 old_path: bool = False) -> TimedTrainer:
+    """A timed trainer; ``old_path``: on the plain reference path (the same numbers, to
+    rounding): ``QuantumTrain.reference_path`` and Adam's per-tensor loop."""
     model = make_model()
+    model.reference_path = old_path
     trainer = TimedTrainer(model, backend, train_config(method, mps_epochs=1), data)
+    if old_path:
+        config = trainer.config
+        trainer.mps_optimizer = torch.optim.Adam(model.mps.parameters(), lr=config.lr_mps)
+        trainer.angle_optimizer = torch.optim.Adam(model.bs_angles.parameters(),
+                                                   lr=config.lr_angles)
     trainer.rng = np.random.default_rng(SEED)
     trainer.probe = probe
     for p in model.bs_angles:
@@ -390,6 +411,71 @@ def round_rows(settings: Settings, backend, data: Dataset) -> list[MethodResult]
     return list(results.values())
 
 
+# --------------------------------------------------------------------------- section 0
+def old_new_rows(settings: Settings, backend, data: Dataset
+                 ) -> list[tuple[MethodResult, MethodResult]]:
+    """Per OLD_NEW method, (old path, new path) scaled-down rounds, alternated."""
+    steps_full = MPS_EPOCHS * math.ceil(len(data.y_train) / BATCH_SIZE)
+    probe = Probe()
+    pairs = []
+    for method in OLD_NEW:
+        trainers = [make_trainer(method, backend, data, probe, old_path=old)
+                    for old in (True, False)]
+        for trainer in trainers:
+            warm_up(trainer, WARMUP_STEPS)
+        results = [MethodResult(f"{method.name}, {path}", method.angle_method, method.shots,
+                                settings.steps, steps_full) for path in ("old", "new")]
+        for r in range(max(settings.repeats, 2)):
+            for trainer, result in zip(trainers, results, strict=True):
+                sample = timed_round(trainer, settings.steps, steps_full)
+                result.samples.append(sample)
+                print(f"  pass {r + 1}: {result.method:<26} measured {sample.measured_s:6.2f} s"
+                      f" -> round {sample.round_s:6.2f} s", flush=True)
+        pairs.append((results[0], results[1]))
+    return pairs
+
+
+def print_old_new(pairs: list[tuple[MethodResult, MethodResult]], settings: Settings) -> dict:
+    threads = torch.get_num_threads()
+    print(f"\n0. Old (reference) path vs new path, alternating rounds in this run (K="
+          f"{settings.steps} steps per timed round, extrapolated as in 1.; medians; torch "
+          f"threads {threads})")
+    header = (f"{'method, path':<26} {'rounds':>6} {'per step':>9} {'angle update':>12} "
+              f"{'test':>8} {'round':>9} {'(min-max)':>17}")
+    print(header)
+    print("-" * len(header))
+    record: dict[str, dict] = {}
+    for old, new in pairs:
+        for result in (old, new):
+            s = result.summary()
+            angle = fmt_s(s["angle_s"]) if result.angle_method != "autograd" else "(per step)"
+            spread = f"{fmt_s(s['round_best_s'])}-{fmt_s(s['round_worst_s'])}"
+            print(f"{result.method:<26} {len(result.samples):>6} {fmt_s(s['per_step_s']):>9} "
+                  f"{angle:>12} {fmt_s(s['test_s']):>8} {fmt_s(s['round_s']):>9} {spread:>17}")
+        so, sn = old.summary(), new.summary()
+        ratios = {"round": so["round_s"] / sn["round_s"],
+                  "per_step": so["per_step_s"] / sn["per_step_s"]}
+        if old.angle_method != "autograd":
+            ratios["angle_update"] = so["angle_s"] / sn["angle_s"]
+        print("  old/new: " + ", ".join(f"{k.replace('_', ' ')} {v:.2f}x"
+                                        for k, v in ratios.items()))
+        verdict = "PASS" if sn["round_s"] <= TARGET_ROUND_S else "MISS"
+        record[old.angle_method] = {"old": so, "new": sn, "old_over_new": ratios,
+                                    "target": verdict}
+    print()
+    for (old, new), name in zip(pairs, (m.angle_method for m in OLD_NEW), strict=True):
+        sn = new.summary()
+        role = ("the target's measurement" if name == "autograd"
+                else "paper_chi_sweep's angle method")
+        print(f"TARGET \"{TARGET}\" [{name}, {role}]: {record[name]['target']} "
+              f"(new path {sn['round_s']:.2f} s, old path {old.summary()['round_s']:.2f} s, "
+              f"{record[name]['old_over_new']['round']:.2f}x)")
+    if threads != 1:
+        print(f"  (measured with {threads} torch threads; the target is for one core: "
+              "--threads 1)")
+    return record
+
+
 # --------------------------------------------------------------------------- section 3
 @dataclass
 class BreakdownRow:
@@ -401,6 +487,8 @@ class BreakdownRow:
 
 def breakdown_rows(settings: Settings, backend, data: Dataset) -> list[BreakdownRow]:
     model = make_model()
+    old_model = make_model()  # the same state, computed by the reference path
+    old_model.reference_path = True
     gen = torch.Generator().manual_seed(SEED)
     rng = np.random.default_rng(SEED)
     with torch.no_grad():
@@ -429,15 +517,15 @@ def breakdown_rows(settings: Settings, backend, data: Dataset) -> list[Breakdown
     def weights_fwd() -> None:
         model.weights(vectors)
 
-    def weights_fb() -> None:
-        (model.weights(vectors) * weight_grad).sum().backward()
+    def weights_fb(on=model) -> None:
+        (on.weights(vectors) * weight_grad).sum().backward()
 
-    def cnn_fb() -> None:
-        cross_entropy(model.logits(xb, weights_leaf), yb).backward()
+    def cnn_fb(on=model) -> None:
+        cross_entropy(on.logits(xb, weights_leaf), yb).backward()
 
-    def cnn_fwd_angle() -> None:
+    def cnn_fwd_angle(on=model) -> None:
         with torch.no_grad():
-            model.logits(xa, weights_leaf)
+            on.logits(xa, weights_leaf)
 
     def loss_exact() -> None:
         exact_trainer._angle_loss(theta, xa, ya)
@@ -453,9 +541,14 @@ def breakdown_rows(settings: Settings, backend, data: Dataset) -> list[Breakdown
         ("weights", "weights (MPS, 6,690 weights), fwd", weights_fwd,
          f"chi={BOND_DIM}, 14 inputs"),
         ("weights_fb", "weights (MPS, 6,690 weights), fwd+bwd", weights_fb, "every MPS step"),
+        ("weights_fb_old", "  the same, old path", lambda: weights_fb(old_model),
+         "MPSMapping.forward_indexed"),
         ("cnn_fb", f"CNN fwd+bwd, batch {BATCH_SIZE}", cnn_fb, "every MPS step"),
+        ("cnn_fb_old", "  the same, old path", lambda: cnn_fb(old_model), "functional_call"),
         ("cnn_angle", f"CNN fwd, {ANGLE_BATCH} images (no grad)", cnn_fwd_angle,
          "in each angle loss"),
+        ("cnn_angle_old", "  the same, old path", lambda: cnn_fwd_angle(old_model),
+         "functional_call"),
         ("loss_exact", f"angle loss eval, exact, {ANGLE_BATCH} images", loss_exact,
          "dist + weights + CNN"),
         ("loss_sampled", f"angle loss eval, sampled, {ANGLE_BATCH} images", loss_sampled,
@@ -463,7 +556,7 @@ def breakdown_rows(settings: Settings, backend, data: Dataset) -> list[Breakdown
     ]
     timings = interleave([fn for _, _, fn, _ in items], budget_s=settings.item_budget_s,
                          min_reps=settings.min_reps)
-    for p in model.parameters():
+    for p in [*model.parameters(), *old_model.parameters()]:
         p.grad = None
     return [BreakdownRow(key, name, t, note)
             for (key, name, _, note), t in zip(items, timings, strict=True)]
@@ -576,6 +669,10 @@ def print_breakdown(rows: list[BreakdownRow], results: list[MethodResult]) -> di
     print(f"  fixed-vector step from parts (weights fwd+bwd + CNN fwd+bwd): median {fmt_s(fixed)}, "
           f"best {fmt_s(sum(best[k] for k in fixed_keys))}; in the rounds (cobyla) "
           f"{fmt_s(in_situ.get(('cobyla', None)))}")
+    print("  old/new path (medians): weights fwd+bwd "
+          f"{med['weights_fb_old'] / med['weights_fb']:.2f}x, CNN fwd+bwd "
+          f"{med['cnn_fb_old'] / med['cnn_fb']:.2f}x, CNN fwd on {ANGLE_BATCH} images "
+          f"{med['cnn_angle_old'] / med['cnn_angle']:.2f}x")
     exact, sampled = med["loss_exact"], med["loss_sampled"]
     print(f"  angle loss eval: exact {fmt_s(exact)} (photonic {med['dist'] / exact:.1%}), "
           f"sampled {fmt_s(sampled)} (photonic {med['dist_sampled'] / sampled:.1%}); "
@@ -652,9 +749,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     print("\nWarming up and timing the per-step parts in isolation ...", flush=True)
     breakdown = breakdown_rows(settings, backend, data)
+    print("Timing old vs new path rounds ...", flush=True)
+    pairs = old_new_rows(settings, backend, data)
     print("Timing rounds ...", flush=True)
     results = round_rows(settings, backend, data)
 
+    old_new = print_old_new(pairs, settings)
     summaries = print_rounds(results, settings)
     derived = print_breakdown(breakdown, results)
     total = time.perf_counter() - started
@@ -670,6 +770,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "breakdown": [{"item": b.item, "note": b.note, **asdict(b.timing)}
                           for b in breakdown],
             "derived": derived,
+            "round_target": {"target": TARGET, "target_round_s": TARGET_ROUND_S, **old_new},
             "total_s": total,
         }
         with open(json_path, "w") as handle:

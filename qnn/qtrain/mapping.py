@@ -249,6 +249,27 @@ def weight_features(scaled: Tensor) -> Tensor:
     return torch.cat([bits, scaled[..., None]], dim=-1)
 
 
+def _pattern_key(patterns: PatternsLike) -> tuple[tuple[int, ...], bytes]:
+    array = _as_patterns(patterns)
+    return array.shape, np.ascontiguousarray(array).tobytes()
+
+
+@lru_cache(maxsize=64)
+def _outcome_index(source: tuple[tuple[int, ...], bytes],
+                   target: tuple[tuple[int, ...], bytes]) -> tuple[Tensor, bool]:
+    """For "pnr" / "no_bunching": the row of the ``source`` patterns (a backend's) that each
+    ``target`` outcome reads, ``qpu_vector`` and ``align`` composed; ``S`` (one past the
+    last row) where the outcome is absent. Every outcome of a no-bunching list is
+    collision-free, so a matching row is one that ``qpu_vector`` keeps. Also: whether no
+    outcome is absent. Keys are :func:`_pattern_key` s (shape, int64 bytes)."""
+    (source_shape, source_bytes), (target_shape, target_bytes) = source, target
+    rows = np.frombuffer(source_bytes, dtype=np.int64).reshape(source_shape)
+    index = _column_index(rows, np.frombuffer(target_bytes, dtype=np.int64).reshape(target_shape))
+    complete = bool((index >= 0).all())
+    index[index < 0] = source_shape[0]
+    return torch.as_tensor(index), complete
+
+
 @dataclass(frozen=True, eq=False)
 class PhotonicDistribution:
     """K TBI circuits (one per QPU) and the outcome set that turns each into a vector.
@@ -298,9 +319,21 @@ class PhotonicDistribution:
         out = []
         for circuit, kept in zip(self.circuits, self.outcome_lists(), strict=True):
             patterns, probs = backend.probabilities(circuit, self.detection)
-            patterns, probs = qpu_vector(patterns, probs, self.outcomes)
-            out.append(align(patterns, probs, kept))
+            out.append(self._on_outcome_list(patterns, probs, kept))
         return out
+
+    def _on_outcome_list(self, patterns: Tensor, probs: Tensor, kept: Tensor) -> Tensor:
+        """``align(*qpu_vector(patterns, probs, outcomes), kept)``: for "pnr" and
+        "no_bunching" one gather whose index is cached per (backend patterns, outcome list),
+        since a joint training step calls this every step with the same patterns and the two
+        look-ups cost more than SLOS's forward pass at the published sizes. The same values
+        and gradients."""
+        if self.outcomes == "threshold":  # merges outcomes: a sum, not a gather
+            return align(*qpu_vector(patterns, probs, self.outcomes), kept)
+        index, complete = _outcome_index(_pattern_key(patterns), _pattern_key(kept))
+        if not complete:  # outcomes the backend did not report get 0, as align gives them
+            probs = torch.cat([probs, probs.new_zeros(*probs.shape[:-1], 1)], dim=-1)
+        return probs.index_select(-1, index.to(probs.device))
 
     def sampled(
         self, backend: Backend, shots: int, *, rng: int | np.random.Generator,
@@ -323,3 +356,11 @@ class PhotonicDistribution:
             rows = torch.stack([histogram_vector(h, kept) for h in hists])
             out.append(rows.reshape(*circuit.batch_shape, kept.shape[0]))
         return out
+
+
+class _ReferenceDistribution(PhotonicDistribution):
+    """:class:`PhotonicDistribution` that keeps and re-indexes the outcomes anew on every call
+    (the plain reference path; :attr:`QuantumTrain.reference_path` and the benchmark use it)."""
+
+    def _on_outcome_list(self, patterns: Tensor, probs: Tensor, kept: Tensor) -> Tensor:
+        return align(*qpu_vector(patterns, probs, self.outcomes), kept)

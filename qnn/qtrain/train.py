@@ -139,8 +139,12 @@ class Trainer:
             raise TypeError(f"exact vectors (shots=None) need a ProbabilityBackend, got "
                             f"{backend!r}")
         self.model, self.backend, self.config, self.data = model, backend, config, data
-        self.mps_optimizer = torch.optim.Adam(model.mps.parameters(), lr=config.lr_mps)
-        self.angle_optimizer = torch.optim.Adam(model.bs_angles.parameters(), lr=config.lr_angles)
+        # foreach: one multi-tensor update instead of a Python loop over the MPS's cores
+        # (the same arithmetic, bit for bit; a few per cent of a step at the published sizes)
+        self.mps_optimizer = torch.optim.Adam(model.mps.parameters(), lr=config.lr_mps,
+                                              foreach=True)
+        self.angle_optimizer = torch.optim.Adam(model.bs_angles.parameters(),
+                                                lr=config.lr_angles, foreach=True)
         self.rng = np.random.default_rng()
         self.round, self.history = 0, []
         self._fixed_random: list[Tensor] | None = None
