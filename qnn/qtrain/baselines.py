@@ -12,7 +12,10 @@ Each baseline trains the target network's ``W`` weights (the flat vector of
 Published (arXiv 2505.08474): the classical CNN is trained 50 epochs by Adam, lr 1e-3
 (batch 128, as the Quantum-Train MPS) and reaches 96.89 % ± 0.31 on 6,000 / 600 MNIST
 images; weight sharing (38–89 %) and pruning (28–94 %) are reported "at comparable sizes"
-without their schedules. Choices made here where the paper is silent:
+without their schedules. Its sizes are its own count of the Quantum-Train parameters,
+31χ² + 192 (:func:`~qnn.qtrain.study.paper_parameter_count`), 1.3–4× ours
+(:func:`~qnn.qtrain.study.our_parameter_count`); the study sizes the compressions by either
+(``DQNNSpec.baseline_counts``). Choices made here where the paper is silent:
 
 * initial weights follow PyTorch's default for ``Conv2d``/``Linear``: every weight and bias
   uniform on ``±1/√fan_in``, drawn from a seeded generator (the module's own parameters

@@ -22,10 +22,13 @@ from .data import (
     split_train_test,
 )
 from .model import QPUSpec, QuantumTrain
-from .target import DigitsCNN, HardwareCNN, PaperCNN, accuracy, to_state_dict
+from .target import DigitsCNN, HardwareCNN, PaperCNN, accuracy, n_weights, to_state_dict
 from .train import INPUTS, Dataset, TrainConfig, Trainer
 
 DATASETS = ("digits", "mnist_published", "mnist_full")
+# How the classical compressions are sized (DQNNSpec.baseline_counts): at our count of the
+# Quantum-Train model's trained parameters, or at the count arXiv 2505.08474 publishes.
+COUNT_CONVENTIONS = ("ours", "paper")
 PRECISIONS = {"float32": torch.float32, "float64": torch.float64}
 TARGETS = {"digits": DigitsCNN, "paper": PaperCNN, "hardware": HardwareCNN}
 
@@ -53,10 +56,18 @@ class DQNNSpec:
     precision: str = "float32"
     baselines: bool = False  # the classical comparisons instead of Quantum-Train
     baseline_epochs: int = 50  # epochs of the classical CNN (published baseline: 50)
+    # Which count of χ's Quantum-Train parameters sizes weight sharing and pruning
+    # (COUNT_CONVENTIONS; see our_parameter_count and paper_parameter_count). "paper"
+    # compares at the published sizes; it is the published convention at every χ, whatever
+    # the dataset, so it means the published sizes only in the published regime.
+    baseline_counts: str = "ours"
 
     def __post_init__(self) -> None:
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision={self.precision!r}; choose from {list(PRECISIONS)}")
+        if self.baseline_counts not in COUNT_CONVENTIONS:
+            raise ValueError(f"baseline_counts={self.baseline_counts!r}; choose from "
+                             f"{list(COUNT_CONVENTIONS)}")
         if self.dataset not in DATASETS:
             raise ValueError(f"dataset={self.dataset!r}; choose from {list(DATASETS)}")
         if self.target not in TARGETS:
@@ -91,6 +102,80 @@ class DQNNSpec:
         generator = torch.Generator().manual_seed(_task_seed(seed, "init", bond_dim))
         return QuantumTrain(self.qpus, TARGETS[self.target](), bond_dim=bond_dim,
                             outcomes=self.outcomes, scaling=self.scaling, generator=generator)
+
+    @property
+    def published_regime(self) -> bool:
+        """Whether runs of this spec are arXiv 2505.08474's task: its 6,000 / 600 MNIST
+        images and its 6,690-weight CNN (where its published numbers may stand beside ours)."""
+        return (self.dataset, self.target) == ("mnist_published", "paper")
+
+    def parameter_counts(self, bond_dim: int) -> dict[str, int]:
+        """χ's Quantum-Train parameters under both conventions: ``{"ours", "paper"}``."""
+        return {"ours": our_parameter_count(self.model(bond_dim, 0)),
+                "paper": paper_parameter_count(bond_dim)}
+
+    def baseline_budget(self, bond_dim: int) -> int:
+        """Trained parameters of χ's weight sharing and pruning: the ``baseline_counts``
+        count, at most the target's weights (a compression cannot keep more than all)."""
+        return min(self.parameter_counts(bond_dim)[self.baseline_counts],
+                   n_weights(TARGETS[self.target]()))
+
+
+# ---------------------------------------------------------------------------- counts
+# arXiv 2505.08474's table lists the trained parameters of its Quantum-Train models as 223,
+# ..., 3,292 for χ = 1..10, which is exactly 31χ² + 192 at every χ. 31χ² is what TorchMPS's
+# MPS(input_dim=14, output_dim=1, bond_dim=χ) counts with its defaults (14 full χ×χ×2
+# cores, 28χ²; a χ×χ bias matrix per input region on either side of the output site, 2χ²;
+# the 1×χ×χ output site, χ²; see MPSMapping's docstring for why 7χ² - 4χ of these are
+# redundant). 192 is its circuits' count, constant in χ; the paper does not break it down
+# (3 parameters per 2-mode cell of the 36 + 28 cells of its 9- and 8-mode meshes would give
+# it; our meshes train 2 per cell, 128).
+PAPER_MPS_PARAMETERS_PER_CHI2 = 31
+PAPER_CIRCUIT_PARAMETERS = 192
+
+
+def paper_parameter_count(bond_dim: int) -> int:
+    """The published convention: ``31χ² + 192`` trained parameters at bond dimension χ.
+
+    It belongs to the published model (14 MPS inputs for the 6,690-weight CNN, its
+    circuits) and is returned for any χ as that convention, not recomputed for other models.
+    """
+    if isinstance(bond_dim, bool) or not isinstance(bond_dim, int) or bond_dim < 1:
+        raise ValueError(f"bond_dim={bond_dim!r} must be a positive integer")
+    return PAPER_MPS_PARAMETERS_PER_CHI2 * bond_dim ** 2 + PAPER_CIRCUIT_PARAMETERS
+
+
+def our_parameter_count(model: QuantumTrain) -> int:
+    """Our convention: the model's trained parameters, counted from the model itself.
+
+    The circuits' angles plus the MPS's ``2χ²(n - 2) + 4χ`` entries (``n`` = index bits + 1
+    inputs; open boundaries of size 1); 2,440 + 28 TBI angles for the published task at χ=10.
+    """
+    return model.n_trained_parameters()["total"]
+
+
+# ---------------------------------------------------------------------------- noise
+def null_on_exact_vectors(noise: dict | NoiseModel, outcomes: str, scaling: str) -> bool:
+    """Whether ``noise`` leaves the value features of EXACT vectors unchanged.
+
+    Uniform loss (transmission, one detector efficiency for all modes) keeps an N-photon
+    outcome only when no photon is lost: probability ``η^N`` for every outcome alike, so a
+    ``"pnr"`` or ``"no_bunching"`` vector (N-photon patterns only) is multiplied by ``η^N``.
+    Without loss, a dark count always adds a count, so it moves an N-photon outcome out of
+    those lists with the same probability ``1 - (1 - p)^M`` for every outcome. A common
+    factor is what the ``"mean"`` scaling divides out. Not null: partial distinguishability
+    (it changes the distribution's shape), per-mode efficiencies, dark counts with loss
+    (a dark count fills a lost photon's place), threshold outcomes (a lost photon of a
+    bunched mode keeps the click pattern) and the ``"qt"`` scaling (no division).
+    On sampled vectors none is null: the common factor is paid in post-selected shots.
+    """
+    model = NoiseModel(**noise) if isinstance(noise, dict) else noise
+    if outcomes == "threshold" or scaling != "mean" or model.indistinguishability < 1.0:
+        return False
+    effs = model.detector_efficiency
+    if isinstance(effs, tuple) and len(set(effs)) > 1:
+        return False
+    return not (model.has_loss and model.dark_count_prob > 0)
 
 
 def _qpu_spec(index: int, qpu: QPUSpec | dict) -> QPUSpec:
@@ -131,7 +216,7 @@ def load_dataset(name: str, seed: int, dtype: torch.dtype = torch.float64) -> Da
 @dataclass(frozen=True)
 class DQNNTask:
     """One training: Quantum-Train at ``bond_dim`` (and a noise level), or one classical
-    comparison at that χ's trained-parameter count."""
+    comparison at that χ's trained-parameter count (``spec.baseline_counts``' convention)."""
 
     bond_dim: int
     seed: int
@@ -157,9 +242,12 @@ class DQNNStudy:
     Quantum-Train tasks checkpoint every round in the run folder (``checkpoint-<task>.pt``)
     and write the trained network as a plain state dict (``network-<task>.pt``), usable
     without any quantum backend. With ``spec.noise_levels`` every level is a set of tasks
-    simulated on the exact backend with that :class:`NoiseModel`. With ``spec.baselines``
-    the tasks are the classical comparisons instead, each at the trained-parameter count of
-    the Quantum-Train model of its χ.
+    simulated on the exact backend with that :class:`NoiseModel` (exact vectors, or with
+    ``train.shots`` sampled ones of that many raw shots). With ``spec.baselines`` the tasks
+    are the classical comparisons instead, each at the trained-parameter count of the
+    Quantum-Train model of its χ (our count or the published one: ``spec.baseline_counts``).
+    Every Quantum-Train and compression row records both counts (``n_params_ours``,
+    ``n_params_paper``).
     """
 
     family = "dqnn"
@@ -204,7 +292,10 @@ class DQNNStudy:
         return {
             "method": task.method, "inputs": train.inputs, "bond_dim": task.bond_dim,
             "seed": task.seed, "noise_level": task.level, "noise": noise,
+            **({} if noise is None else _noise_record(spec, model, noise, train.shots)),
             **{f"n_{k}": v for k, v in model.n_trained_parameters().items()},
+            "n_params_ours": our_parameter_count(model),
+            "n_params_paper": paper_parameter_count(task.bond_dim),
             "n_target_weights": model.n_weights,
             "test_accuracy": history[-1]["test_accuracy"],
             "exported_accuracy": accuracy(network, data.x_test.float(), data.y_test),
@@ -218,8 +309,8 @@ def _baseline_row(spec: DQNNSpec, task: DQNNTask, data: Dataset, context: TaskCo
     starting point) is trained once per seed and kept for the run."""
     from .baselines import FitConfig, finetune_pruned, train_classical, train_weight_sharing
 
-    budget = min(spec.model(task.bond_dim, task.seed).n_trained_parameters()["total"],
-                 sum(p.numel() for p in TARGETS[spec.target]().parameters()))
+    counts = spec.parameter_counts(task.bond_dim)
+    budget = spec.baseline_budget(task.bond_dim)
     seed = _task_seed(context.seed, "baseline", task.seed)
     fit = {"epochs": spec.baseline_epochs, "lr": spec.train.lr_mps,
            "batch_size": spec.train.batch_size}
@@ -235,9 +326,24 @@ def _baseline_row(spec: DQNNSpec, task: DQNNTask, data: Dataset, context: TaskCo
                                  FitConfig(**fit), seed, start)
     return {"method": result.method, "inputs": None, "bond_dim": task.bond_dim,
             "seed": task.seed, "noise_level": None, "n_total": result.n_trained_parameters,
+            "baseline_counts": spec.baseline_counts, "n_params_ours": counts["ours"],
+            "n_params_paper": counts["paper"],
             "test_accuracy": result.test_accuracy,
             "curve_test_accuracy": list(result.curve_test_accuracy),
             "seconds": result.seconds}
+
+
+def _noise_record(spec: DQNNSpec, model: QuantumTrain, noise: dict,
+                  shots: int | None) -> dict:
+    """What a noise level did to the vectors: per QPU, the exact probability that a shot
+    lands on the outcome list (at the trained angles), and with ``shots`` the expected
+    post-selected shots of a vector (what the sampled vectors' noise scales with)."""
+    with torch.no_grad():
+        vectors = model.distribution().exact(get_backend("exact", noise=NoiseModel(**noise)))
+    kept = [float(v.sum()) for v in vectors]
+    return {"null_on_exact": null_on_exact_vectors(noise, spec.outcomes, spec.scaling),
+            "shots": shots, "kept_fraction": kept,
+            "postselected_shots": None if shots is None else [shots * k for k in kept]}
 
 
 def export_network(target: nn.Module, weights: torch.Tensor, path: Path) -> nn.Module:
