@@ -441,7 +441,7 @@ def _export(args: argparse.Namespace) -> int:
     from .qtrain.target import accuracy
     from .runs.checkpoint import torch_load
     from .runs.config_data import read_json_data
-    from .runs.index import RESULTS_FILE
+    from .runs.folder import RESULTS_FILE
     from .runs.launch import read_run_config
 
     folder = Path(args.run_dir)

@@ -90,14 +90,30 @@ def coerce(value: Any, hint: Any, name: str) -> Any:
 def _coerce_union(value: Any, options: tuple, name: str, hint: Any) -> Any:
     if value is None and type(None) in options:
         return None
+    same_kind = None  # the error of the option whose container kind the value has
     for option in options:
         if option is type(None):
             continue
         try:
             return coerce(value, option, name)
-        except ConfigError:
-            continue
+        except ConfigError as err:
+            if _container_kind(option) is not None and \
+                    _container_kind(option) == _container_kind(type(value)):
+                same_kind = err
+    if same_kind is not None:  # e.g. a list with one bad entry: name the entry
+        raise same_kind
     raise ConfigError(f"{name}={value!r} must be {describe(hint)}")
+
+
+def _container_kind(hint: Any) -> str | None:
+    """``"list"`` for list/tuple types, ``"mapping"`` for mappings and dataclasses, else None."""
+    origin = typing.get_origin(hint) or hint
+    if origin in (list, tuple):
+        return "list"
+    if origin in (dict, Mapping) or is_dataclass(hint) or \
+            (isinstance(origin, type) and issubclass(origin, Mapping)):
+        return "mapping"
+    return None
 
 
 def _coerce_sequence(value: Any, args: tuple, name: str, kind: type) -> Any:

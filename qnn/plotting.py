@@ -93,13 +93,15 @@ def dodge(x: Sequence[float], index: int, count: int, *, log: bool = False,
     """``x`` shifted for series ``index`` of ``count``, so markers at one x do not overlap.
 
     The shifts span ``width`` of the smallest gap between distinct x (of 1 where there is
-    one x), as a factor on a log axis.
+    one x), as a factor on a log axis; a gap wider than an eighth of the x range counts as
+    that, so two far-apart values (χ = 1 and 10) are not shifted until they read as others.
     """
     x = np.asarray(x, dtype=float)
     if count < 2:
         return x
     values = np.unique(np.log10(x) if log else x)
-    gap = np.diff(values).min() if len(values) > 1 else (0.3 if log else 1.0)
+    gap = (min(np.diff(values).min(), (values[-1] - values[0]) / 8) if len(values) > 1
+           else (0.3 if log else 1.0))
     shift = (index - (count - 1) / 2) * width * gap / (count - 1)
     return x * 10 ** shift if log else x + shift
 

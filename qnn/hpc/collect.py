@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from qnn.runs.index import RESULTS_FILE
+from qnn.runs.folder import RESULTS_FILE
 
 from .sweep import Submission, Sweep
 from .task import attempt

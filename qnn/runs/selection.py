@@ -85,18 +85,24 @@ def resolved_config(family: str, named_configs: Sequence[str] = (),
 
 def select_runs(runs_dir: str | Path, family: str, named_configs: Sequence[str] = (),
                 updates: Mapping[str, Any] | None = None) -> Selection:
-    """The completed runs whose config is exactly that of ``named_configs`` + ``updates``.
+    """The completed runs whose config is exactly that of ``named_configs`` + ``updates``
+    (a key the family gained after a run was recorded counts as its default there).
 
     Raises:
         NoMatchingRuns: none; the message gives the command that produces one.
     """
     wanted = _comparable(resolved_config(family, named_configs, updates))
+    # A key added to the family after a run was recorded takes its default there: new keys
+    # keep the old behaviour by default, so such a run still computed what its config says.
+    defaults = _comparable(resolved_config(family))
     newest: dict[int, Path] = {}
     for folder in run_folders(runs_dir):
         row = describe_run(folder)
         if row["family"] != family or row["status"] != "COMPLETED":
             continue
-        if _comparable(read_json_data(folder / CONFIG_FILE)) == wanted:
+        recorded = _comparable(read_json_data(folder / CONFIG_FILE))
+        missing = {k: defaults[k] for k in wanted.keys() - recorded.keys() if k in defaults}
+        if {**recorded, **missing} == wanted:
             newest[row["seed"]] = folder  # folders come oldest first: the newest wins
     name = " ".join([*named_configs, *(f"{k}={v!r}" for k, v in flatten(dict(updates or {}))
                                        .items())]) or "default"

@@ -10,7 +10,7 @@ every drawn histogram to the run's HDF5 file, the progress bar, and the summary.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -133,13 +133,6 @@ def run_tasks(study: Study[S], spec: S, context: TaskContext, *,
         bar.update()
     bar.close()
     return context.rows
-
-
-def spec_from_config(study: Study[S], config: Mapping[str, Any]) -> S:
-    """The study's spec from a resolved Sacred config (its run-level keys ignored)."""
-    from ..config import from_dict
-
-    return from_dict(study.spec_type, config, ignore=RUN_KEYS)
 
 
 def run_study(study: Study[S], spec: S, *, seed: int, backend: Backend | str | None = "exact",

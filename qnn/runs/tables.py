@@ -102,10 +102,3 @@ def gap_curves_by_evaluations(rows: Sequence[dict[str, Any]], curve: str, points
         np.searchsorted(s, grid, side="right") - 1]} for r, s in zip(rows, spent, strict=True)]
     return (grid, *gap_curves(resampled, curve))
 
-
-def _sortable(key: tuple) -> bool:
-    try:
-        sorted([key, key])
-    except TypeError:
-        return False
-    return True

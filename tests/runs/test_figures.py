@@ -158,6 +158,9 @@ def test_style_helpers_say_what_bars_are_and_keep_markers_apart():
     assert qp.spread_note([1], "seeds") == "n = 1 seed: no spread to show"
     shifted = [qp.dodge([10, 15], i, 3) for i in range(3)]
     assert np.allclose(shifted[1], [10, 15]) and shifted[0][0] < 10 < shifted[2][0] < 12.5
+    # two far-apart values: shifted by a small share of the range, not of their gap
+    far = [qp.dodge([1, 10], i, 2) for i in range(2)]
+    assert 0.8 < far[0][0] < 1 < far[1][0] < 1.2 and 9.8 < far[0][1] < 10 < far[1][1] < 10.2
     starts = {qp.markevery(200, i, 4)[0] for i in range(4)}
     assert len(starts) == 4 and qp.markevery(10, 0, 3) == (0, 3)
     mean, std, n = qp.mean_curve([[1, 2], [3, 4]])
@@ -225,3 +228,23 @@ def test_a_run_is_never_drawn_twice_in_one_figure(tmp_path):
     assert circle.folders == (pinned[0],) and digits.folders == (pinned[1],)
     # no pinned run is an mnist run: the fallback (all pinned runs) are drawn already
     assert other is None and '"mnist": its runs are drawn under other names' in figure.notes
+
+
+def test_a_run_recorded_before_a_config_key_existed_still_matches(tmp_path):
+    # A key added to a family later (with a default that keeps the old behaviour) must not
+    # orphan the runs recorded before it; a run whose recorded value differs never matches.
+    from qnn.runs.selection import NoMatchingRuns, resolved_config, select_runs
+
+    config = resolved_config("bbs", ["smoke"])
+    older = {k: v for k, v in config.items() if k != "optimum_time_limit"}
+    differs = {**config, "instances": config["instances"] + 1}
+    for run_id, recorded in (("1", older), ("2", differs)):
+        folder = tmp_path / "bbs" / run_id
+        folder.mkdir(parents=True)
+        (folder / "config.json").write_text(json.dumps({**recorded, "seed": int(run_id)}))
+        (folder / "run.json").write_text(json.dumps(
+            {"experiment": {"name": "bbs"}, "status": "COMPLETED",
+             "meta": {"named_configs": ["smoke"]}}))
+    assert select_runs(tmp_path, "bbs", ["smoke"]).folders == (tmp_path / "bbs" / "1",)
+    with pytest.raises(NoMatchingRuns):
+        select_runs(tmp_path, "bbs", ["paper_table"])
