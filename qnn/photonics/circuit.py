@@ -67,6 +67,15 @@ def tbi_unitary(
     batch = bs_angles.shape[:-1]
     if ps_angles is not None:
         batch = torch.broadcast_shapes(batch, ps_angles.shape[:-1])
+    angles = (bs_angles,) if ps_angles is None else (bs_angles, ps_angles)
+    if all(a.device.type == "cpu" and a.dtype == torch.float64 for a in angles):
+        return _compiled_tbi_unitary(n_modes, tuple(loop_lengths), bs_angles, ps_angles, batch)
+    return _torch_tbi_unitary(n_modes, loop_lengths, bs_angles, ps_angles, batch)
+
+
+def _torch_tbi_unitary(n_modes: int, loop_lengths: Sequence[int], bs_angles: Tensor,
+                       ps_angles: Tensor | None, batch: torch.Size) -> Tensor:
+    """:func:`tbi_unitary` by torch operations (any device and precision)."""
     complex_dtype = torch.complex128 if bs_angles.dtype == torch.float64 else torch.complex64
     eye = torch.eye(n_modes, dtype=complex_dtype, device=bs_angles.device)
     # Rows are outputs: a beam splitter mixes two rows, so keep rows separate and stack once.
@@ -79,6 +88,26 @@ def tbi_unitary(
         if phases is not None:
             rows[i] = rows[i] * phases[..., k, None].to(complex_dtype)
     return torch.stack(rows, dim=-2)
+
+
+def _compiled_tbi_unitary(n_modes: int, loop_lengths: tuple[int, ...], bs_angles: Tensor,
+                          ps_angles: Tensor | None, batch: torch.Size) -> Tensor:
+    """:func:`tbi_unitary` in float64 on the CPU by :mod:`.tbi_kernels`: one compiled loop
+    forward and one backward instead of autograd over every beam splitter's operations."""
+    from .tbi_kernels import TBIUnitary
+
+    n_bs = bs_angles.shape[-1]
+    bs = bs_angles.expand(*batch, n_bs).reshape(-1, n_bs)
+    ps = bs.detach() if ps_angles is None else ps_angles.expand(*batch, n_bs).reshape(-1, n_bs)
+    unitaries = TBIUnitary.apply(bs, ps, n_modes, _pair_table(n_modes, loop_lengths),
+                                 ps_angles is not None)
+    return unitaries.reshape(*batch, n_modes, n_modes)
+
+
+@lru_cache(maxsize=256)
+def _pair_table(n_modes: int, loop_lengths: tuple[int, ...]) -> np.ndarray:
+    """:func:`beam_splitter_pairs` as an ``(n_bs, 2)`` int64 array (read by numba)."""
+    return np.array(beam_splitter_pairs(n_modes, loop_lengths), dtype=np.int64).reshape(-1, 2)
 
 
 def _as_angles(name: str, values: AngleLike, n_bs: int) -> Tensor:

@@ -19,32 +19,7 @@ from numba import njit
 
 from .fock import fock_basis
 from .slos import photon_modes, step_tables
-
-
-@njit(cache=True)
-def _tbi_unitaries(n_modes: int, pairs: np.ndarray, bs: np.ndarray, ps: np.ndarray,
-                   has_phases: bool) -> np.ndarray:
-    """``(B, M, M)`` ``U[out, in]``: per beam splitter on rows ``(i, j)``, the rows mix by
-    ``[[cos θ, sin θ], [-sin θ, cos θ]]``, then row ``i`` takes the phase ``e^{iφ}`` (the
-    convention of :func:`qnn.photonics.circuit.tbi_unitary`)."""
-    n_sets, n_bs = bs.shape
-    out = np.zeros((n_sets, n_modes, n_modes), dtype=np.complex128)
-    for b in range(n_sets):
-        u = out[b]
-        for i in range(n_modes):
-            u[i, i] = 1.0
-        for k in range(n_bs):
-            i, j = pairs[k, 0], pairs[k, 1]
-            c, s = math.cos(bs[b, k]), math.sin(bs[b, k])
-            for col in range(n_modes):
-                ri, rj = u[i, col], u[j, col]
-                u[i, col] = c * ri + s * rj
-                u[j, col] = c * rj - s * ri
-            if has_phases:
-                phase = complex(math.cos(ps[b, k]), math.sin(ps[b, k]))
-                for col in range(n_modes):
-                    u[i, col] *= phase
-    return out
+from .tbi_kernels import tbi_unitaries as compiled_tbi_unitaries
 
 
 @njit(cache=True)
@@ -109,7 +84,7 @@ def tbi_unitaries(n_modes: int, pairs: np.ndarray, bs_angles: np.ndarray,
     of :func:`qnn.photonics.circuit.beam_splitter_pairs`."""
     bs = np.ascontiguousarray(bs_angles, dtype=np.float64)
     ps = bs if ps_angles is None else np.ascontiguousarray(ps_angles, dtype=np.float64)
-    return _tbi_unitaries(n_modes, pairs, bs, ps, ps_angles is not None)
+    return compiled_tbi_unitaries(n_modes, pairs, bs, ps, ps_angles is not None)
 
 
 def fock_probabilities(unitaries: np.ndarray, input_state: tuple[int, ...]) -> np.ndarray:
