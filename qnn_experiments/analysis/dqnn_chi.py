@@ -92,9 +92,25 @@ def published_columns(summary):
     gap = [qt_by_chi.get(chi, float("nan")) - acc if m in COMPRESSIONS else float("nan")
            for m, chi, acc in zip(summary["method"], summary["bond_dim"],
                                   summary["test_accuracy_pct_mean"], strict=True)]
+    published = pd.Series([p if r else None for p, r in zip(pct, regime, strict=True)],
+                          index=summary.index, dtype=float)
+    stds = [PUBLISHED_CNN[1] if m == "classical" else PUBLISHED.get(chi, (None, None))[1]
+            if m == "quantum_train" else None
+            for m, chi in zip(summary["method"], summary["bond_dim"], strict=True)]
+    published_std = pd.Series(stds, index=summary.index, dtype=float).where(regime)
+    # said plainly: is the published mean within one of our sample stds, ours within one of
+    # its (where it gives one)?
+    gap_pts = published - summary["test_accuracy_pct_mean"]
+    verdict = [None if g != g else
+               ("published inside ours" if abs(g) <= ours else "published outside ours")
+               + ("" if p != p else "; ours inside published" if abs(g) <= p
+                  else "; ours outside published")
+               for g, ours, p in zip(gap_pts, summary["test_accuracy_pct_std"].fillna(0),
+                                     published_std, strict=True)]
     return summary.assign(
         n_params_paper=summary["n_params_paper_mean"].where(regime),
-        published_pct=[p if r else None for p, r in zip(pct, regime, strict=True)],
+        published_pct=published, published_std_pct=published_std,
+        published_minus_ours_pts=gap_pts, spreads=verdict,
         published_range_pct=[PUBLISHED_COMPRESSIONS.get(m) if r else None
                              for m, r in zip(summary["method"], regime, strict=True)],
         qt_above_pts=pd.Series(gap, index=summary.index).where(regime))
@@ -156,11 +172,14 @@ with SETTINGS.figure("dqnn_chi_sweep") as figure:
     regime_note = (f" Published (arXiv 2505.08474, its sizes): the CNN {PUBLISHED_CNN[0]} %, "
                    f"weight sharing {PUBLISHED_COMPRESSIONS['weight_sharing']} %, pruning "
                    f"{PUBLISHED_COMPRESSIONS['pruning']} %, {PUBLISHED_GAP}; qt_above_pts "
-                   f"is ours (our Quantum-Train minus the row's mean at the same χ)."
+                   f"is ours (our Quantum-Train minus the row's mean at the same χ); spreads "
+                   f"says whether the published mean lies within one of our sample stds and "
+                   f"ours within the published std, where the paper gives one."
                    if summary["published_regime"].any() else "")
     qp.write_table(table[["runs", "method", "sized_by", "bond_dim", "n",
                           "trained_parameters", "n_params_ours", "n_params_paper",
                           "test_accuracy_pct_mean", "test_accuracy_pct_std", "published_pct",
+                          "published_std_pct", "published_minus_ours_pts", "spreads",
                           "published_range_pct", "qt_above_pts"]],
                    OUT / "dqnn_chi_table", caption=(
                        f"Test accuracy (%, {qp.SPREAD} over the n seeds) and parameters per "
