@@ -71,9 +71,10 @@ def limit_of(name: str) -> float:
     return value
 
 
-def limit_settings() -> tuple[str | None, ...]:
-    """The limits' environment variables as set now: a key for caching a verdict."""
-    return tuple(os.environ.get(spec.variable) for spec in LIMITS.values())
+def limit_settings(*names: str) -> tuple[str | None, ...]:
+    """The environment variables of the limits ``names`` (default: all) as set now: a key for
+    caching a verdict that depends on them."""
+    return tuple(os.environ.get(LIMITS[name].variable) for name in names or LIMITS)
 
 
 def check(name: str, estimate: float, what: str, *, limit: float | None = None,

@@ -141,7 +141,7 @@ class ExactBackend:
         """
         _check_sizes(circuit.n_modes, circuit.n_photons, math.prod(circuit.batch_shape),
                      noisy and self.noise.has_loss, noisy and self.noise.indistinguishability < 1.0,
-                     self.max_states, limit_settings())
+                     self.max_states, limit_settings(*_SIZE_LIMITS))
 
     def _direct_probabilities(self, circuit: Interferometer) -> Tensor | None:
         """Ideal-photon probabilities by :mod:`qnn.photonics.slos_direct` when no gradient
@@ -155,8 +155,8 @@ class ExactBackend:
             if torch.is_grad_enabled() and any(a.requires_grad for a in angles):
                 return None
             n_bs = circuit.n_beam_splitters
-            bs, ps = (None if a is None else a.detach().expand(*batch, n_bs).reshape(-1, n_bs)
-                      .numpy() for a in (circuit.bs_angles, circuit.ps_angles))
+            bs, ps = (None if a is None else _angle_rows(a, batch, n_bs)
+                      for a in (circuit.bs_angles, circuit.ps_angles))
             unitaries = slos_direct.tbi_unitaries(
                 circuit.n_modes, _pairs(circuit.n_modes, circuit.loop_lengths), bs, ps)
             dtype = circuit.bs_angles.dtype
@@ -167,7 +167,7 @@ class ExactBackend:
             unitaries = unitary.reshape(-1, circuit.n_modes, circuit.n_modes).numpy()
             dtype = unitary.real.dtype
         probs = slos_direct.fock_probabilities(unitaries, circuit.input_state)
-        return torch.from_numpy(probs).to(dtype).reshape(*batch, -1)
+        return torch.from_numpy(probs.reshape(*batch, -1)).to(dtype)
 
     def _lossless_probabilities(self, unitary: Tensor, input_state: tuple[int, ...]) -> Tensor:
         modes = photon_modes(input_state)
@@ -297,6 +297,18 @@ def sampling_costs(n_modes: int, n_photons: int, shots: int) -> tuple[float, flo
     slos_ops = sum(fock_states(n_modes, k) * min(k, n_modes) for k in range(1, n_photons + 1))
     return (DISTRIBUTION_NS_PER_OP * slos_ops,
             CLIFFORD_NS_PER_SET + CLIFFORD_NS_PER_OP * sampler_work(shots, n_photons))
+
+
+def _angle_rows(angles: Tensor, batch: tuple[int, ...], n_bs: int) -> np.ndarray:
+    """``(B, n_bs)`` numpy rows of ``angles`` broadcast to ``batch``; a numpy view when they
+    already have that shape (a microsecond, against several for torch's expand)."""
+    values = angles.detach().numpy()
+    if values.shape[:-1] != tuple(batch):
+        values = np.broadcast_to(values, (*batch, n_bs))
+    return values.reshape(-1, n_bs)
+
+
+_SIZE_LIMITS = ("fock_states", "memory_bytes", "mixture_states")  # what _check_sizes reads
 
 
 @lru_cache(maxsize=256)
