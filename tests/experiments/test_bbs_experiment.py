@@ -99,7 +99,8 @@ def figures(runs, out, *options):
 def test_figures_draw_no_run_under_a_name_whose_config_it_lacks(smoke_and_override, tmp_path,
                                                                  capsys):
     out = tmp_path / "paper"
-    assert figures(smoke_and_override, out) == 1  # nothing drawn
+    # without the shipped reference runs (tmp_path holds none), so nothing may be drawn
+    assert figures(smoke_and_override, out, "--reference-dir", str(tmp_path)) == 1
     printed = capsys.readouterr().out
     assert ("figure bbs_success_vs_size: skipped: no completed bbs run under "
             f"{smoke_and_override} has the config of 'paper_table'; make one with: qnn run "
