@@ -248,3 +248,22 @@ def test_a_run_recorded_before_a_config_key_existed_still_matches(tmp_path):
     assert select_runs(tmp_path, "bbs", ["smoke"]).folders == (tmp_path / "bbs" / "1",)
     with pytest.raises(NoMatchingRuns):
         select_runs(tmp_path, "bbs", ["paper_table"])
+
+
+def test_every_shipped_reference_the_manifest_names_is_a_complete_run_record():
+    # a fresh clone draws these figures from data/reference: a misspelt or missing folder
+    # would only show as a skipped figure there
+    from pathlib import Path
+
+    import qnn_experiments
+
+    package = Path(qnn_experiments.__file__).parent
+    root = package.parent / "data" / "reference"
+    named = {name for spec in read_manifest(package / "figures.toml") for name in spec.reference}
+    assert named, "the manifest names no shipped runs"
+    for name in sorted(named):
+        folder = root / name
+        for file in ("run.json", "config.json", "results.json"):
+            assert (folder / file).is_file(), f"{folder / file} is missing"
+        assert json.loads((folder / "run.json").read_text())["status"] == "COMPLETED", name
+        assert name in (root / "README.md").read_text(), f"{name} is not in the README table"
