@@ -54,7 +54,7 @@ IDEAL = {f.name: f.default for f in fields(NoiseModel)}  # a parameter's noisele
 PANELS = {  # parameter: (what it models, its axis)
     "transmission": ("photon loss", "transmission η"),
     "indistinguishability": ("partial distinguishability", "HOM visibility x²"),
-    "dark_count_prob": ("dark counts", "dark-count probability per detector and shot"),
+    "dark_count_prob": ("dark counts", "dark-count probability\nper detector and shot"),
     "detector_efficiency": ("detector loss", "detector efficiency")}
 qp.use_style()
 
