@@ -99,14 +99,14 @@ def _compiled_tbi_unitary(n_modes: int, loop_lengths: tuple[int, ...], bs_angles
     n_bs = bs_angles.shape[-1]
     bs = bs_angles.expand(*batch, n_bs).reshape(-1, n_bs)
     ps = bs.detach() if ps_angles is None else ps_angles.expand(*batch, n_bs).reshape(-1, n_bs)
-    unitaries = TBIUnitary.apply(bs, ps, n_modes, _pair_table(n_modes, loop_lengths),
+    unitaries = TBIUnitary.apply(bs, ps, n_modes, beam_splitter_table(n_modes, loop_lengths),
                                  ps_angles is not None)
     return unitaries.reshape(*batch, n_modes, n_modes)
 
 
 @lru_cache(maxsize=256)
-def _pair_table(n_modes: int, loop_lengths: tuple[int, ...]) -> np.ndarray:
-    """:func:`beam_splitter_pairs` as an ``(n_bs, 2)`` int64 array (read by numba)."""
+def beam_splitter_table(n_modes: int, loop_lengths: tuple[int, ...]) -> np.ndarray:
+    """:func:`beam_splitter_pairs` as a cached ``(n_bs, 2)`` int64 array (read by numba)."""
     return np.array(beam_splitter_pairs(n_modes, loop_lengths), dtype=np.int64).reshape(-1, 2)
 
 

@@ -10,7 +10,7 @@ import torch
 from torch import Tensor
 
 from .. import slos_direct
-from ..circuit import Interferometer, TBICircuit, beam_splitter_pairs
+from ..circuit import Interferometer, TBICircuit, beam_splitter_table
 from ..cost import (
     check,
     check_fock_space,
@@ -158,7 +158,7 @@ class ExactBackend:
             bs, ps = (None if a is None else _angle_rows(a, batch, n_bs)
                       for a in (circuit.bs_angles, circuit.ps_angles))
             unitaries = slos_direct.tbi_unitaries(
-                circuit.n_modes, _pairs(circuit.n_modes, circuit.loop_lengths), bs, ps)
+                circuit.n_modes, beam_splitter_table(circuit.n_modes, circuit.loop_lengths), bs, ps)
             dtype = circuit.bs_angles.dtype
         else:
             unitary = circuit.unitary()
@@ -322,11 +322,6 @@ def _check_sizes(n_modes: int, n_photons: int, batch: int, lossy: bool, mixture:
         check_fock_space(n_modes + int(lossy), n, max_states, "sample instead, or raise max_states")
     if mixture:
         check_mixture(n_modes, n)
-
-
-@lru_cache(maxsize=64)
-def _pairs(n_modes: int, loop_lengths: tuple[int, ...]) -> np.ndarray:
-    return np.array(beam_splitter_pairs(n_modes, loop_lengths), dtype=np.int64).reshape(-1, 2)
 
 
 @lru_cache(maxsize=32)
