@@ -79,6 +79,7 @@ class Config:
     budget_s: float
     quick: bool
     threads: int | None = None
+    sections: str = "1234"
 
 
 @dataclass(frozen=True)
@@ -556,6 +557,8 @@ def print_table(rows: list[Row]) -> None:
     header = (f"  {'case':<34} {'comparison':<30} {'ours':>9} {'reference':>9} {'ratio':>8}"
               f" {'target':>6} {'':<4}  note")
     for section, title in SECTIONS.items():
+        if not any(row.section == section for row in rows):
+            continue  # not run (--sections)
         print(f"\n{section}. {title}\n{header}")
         for row in rows:
             if row.section == section:
@@ -603,12 +606,15 @@ def run(config: Config) -> tuple[dict[str, str], list[Row]]:
     env = environment(config.device)
     print("Environment: " + "; ".join(f"{k} {v}" for k, v in env.items()), flush=True)
     print(check_perceval_convention(), flush=True)
-    rows = distribution_rows(config, make_cudaq())
-    rows += [row for m in config.modes for row in batch_row(m, config)]
-    rows += [row for m in config.modes for row in backward_row(m, config)]
-    rows.append(numba_compile_row(config))
-    for m in SAMPLE_MODES:
-        rows += sampler_rows(m, config)
+    rows = distribution_rows(config, make_cudaq()) if "1" in config.sections else []
+    if "2" in config.sections:  # with section 5's memory row
+        rows += [row for m in config.modes for row in batch_row(m, config)]
+    if "3" in config.sections:  # with section 5's time rows
+        rows += [row for m in config.modes for row in backward_row(m, config)]
+    if "4" in config.sections:
+        rows.append(numba_compile_row(config))
+        for m in SAMPLE_MODES:
+            rows += sampler_rows(m, config)
     return env, rows
 
 
@@ -621,7 +627,12 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[Config, str | None]:
     parser.add_argument("--json", metavar="PATH", help="also write environment and rows here")
     parser.add_argument("--threads", type=int, metavar="N",
                         help="torch and numba threads for our backend (default: as installed)")
+    parser.add_argument("--sections", default="1234", metavar="DIGITS",
+                        help="which sections to run, e.g. 123 (default: all; 5 comes with 2 and "
+                             "3; 4, the samplers, runs on the CPU whatever --device)")
     args = parser.parse_args(argv)
+    if not args.sections or set(args.sections) - set("1234"):
+        parser.error(f"--sections={args.sections!r}: give digits from 1234")
     if args.threads is not None and args.threads < 1:
         parser.error(f"--threads={args.threads} must be at least 1")
     if args.device == "cuda" and not torch.cuda.is_available():
@@ -634,7 +645,7 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[Config, str | None]:
                   modes=QUICK_MODES if args.quick else FULL_MODES,
                   shots=QUICK_SHOTS if args.quick else FULL_SHOTS,
                   budget_s=QUICK_BUDGET_S if args.quick else FULL_BUDGET_S,
-                  quick=args.quick, threads=args.threads), args.json
+                  quick=args.quick, threads=args.threads, sections=args.sections), args.json
 
 
 def main(argv: Sequence[str] | None = None) -> None:

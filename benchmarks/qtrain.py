@@ -69,6 +69,10 @@ SHOTS = 5000
 WARMUP_STEPS = 2  # untimed MPS steps per method before its timed rounds
 TARGET_ROUND_S = 2.0  # a χ = 10 published round on one core
 TARGET = "χ = 10 published round ≤ 2 s on one core"
+# --device: where models and data are made; SYNC waits for the GPU before a clock is read (on
+# a GPU the in-place photonic share includes those waits: an upper bound)
+DEVICE: torch.device | None = None
+SYNC: Callable[[], None] = lambda: None  # noqa: E731
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,7 @@ class Settings:
     min_reps: int
     methods: tuple[Method, ...]
     threads: int | None = None
+    device: str = "cpu"  # where the model, the data and the simulation live
     precision: str = "float32"  # the CNN's arithmetic, as DQNNSpec.precision
 
 
@@ -120,6 +125,7 @@ def interleave(calls: Sequence[Callable[[], object]], *, budget_s: float, min_re
     for fn in calls:
         start = time.perf_counter()
         fn()
+        SYNC()
         first.append(time.perf_counter() - start)
     times: list[list[float]] = [[] for _ in calls]
     while len(times[0]) < max_reps and (len(times[0]) < min_reps
@@ -127,6 +133,7 @@ def interleave(calls: Sequence[Callable[[], object]], *, budget_s: float, min_re
         for fn, spent in zip(calls, times, strict=True):
             start = time.perf_counter()
             fn()
+            SYNC()
             spent.append(time.perf_counter() - start)
     return [Timing(f, min(t), statistics.median(t), len(t))
             for f, t in zip(first, times, strict=True)]
@@ -161,10 +168,12 @@ class Probe:
     @contextlib.contextmanager
     def phase(self, name: str) -> Iterator[None]:
         previous, self.current = self.current, name
+        SYNC()
         start = time.perf_counter()
         try:
             yield
         finally:
+            SYNC()
             self.stats(name).wall_s += time.perf_counter() - start
             self.current = previous
 
@@ -208,16 +217,20 @@ def instrumented(probe: Probe) -> Iterator[None]:
     exact, sampled = PhotonicDistribution.exact, PhotonicDistribution.sampled
 
     def timed_exact(self, *args, **kwargs):
+        SYNC()
         start = time.perf_counter()
         out = exact(self, *args, **kwargs)
+        SYNC()
         probe.forward(time.perf_counter() - start)
         if torch.is_grad_enabled() and any(v.requires_grad for v in out):
             out = list(_BackwardClock.apply(probe, *out))
         return out
 
     def timed_sampled(self, *args, **kwargs):
+        SYNC()
         start = time.perf_counter()
         out = sampled(self, *args, **kwargs)
+        SYNC()
         probe.forward(time.perf_counter() - start)
         return out
 
@@ -279,7 +292,7 @@ def load_data(dtype: torch.dtype) -> tuple[Dataset, str]:
 
 def make_model() -> QuantumTrain:
     return QuantumTrain(QPUS, PaperCNN(), bond_dim=BOND_DIM, outcomes=OUTCOMES, scaling=SCALING,
-                        generator=torch.Generator().manual_seed(SEED))
+                        generator=torch.Generator().manual_seed(SEED), device=DEVICE)
 
 
 def train_config(method: Method, *, mps_epochs: int = MPS_EPOCHS) -> TrainConfig:
@@ -470,7 +483,10 @@ def print_old_new(pairs: list[tuple[MethodResult, MethodResult]], settings: Sett
         print(f"TARGET \"{TARGET}\" [{name}, {role}]: {record[name]['target']} "
               f"(new path {sn['round_s']:.2f} s, old path {old.summary()['round_s']:.2f} s, "
               f"{record[name]['old_over_new']['round']:.2f}x)")
-    if threads != 1:
+    if settings.device != "cpu":
+        print(f"  (measured on {settings.device}; the target is for one CPU core: the verdict "
+              "only compares)")
+    elif threads != 1:
         print(f"  (measured with {threads} torch threads; the target is for one core: "
               "--threads 1)")
     return record
@@ -493,12 +509,14 @@ def breakdown_rows(settings: Settings, backend, data: Dataset) -> list[Breakdown
     rng = np.random.default_rng(SEED)
     with torch.no_grad():
         vectors = model.distribution().exact(backend)
-    vector_grads = [torch.randn(v.shape, generator=gen, dtype=v.dtype) for v in vectors]
+    vector_grads = [torch.randn(v.shape, generator=gen, dtype=v.dtype).to(v.device)
+                    for v in vectors]
     weights_leaf = model.weights(vectors).detach().requires_grad_()
-    weight_grad = torch.randn(weights_leaf.shape, generator=gen, dtype=weights_leaf.dtype)
+    weight_grad = torch.randn(weights_leaf.shape, generator=gen,
+                              dtype=weights_leaf.dtype).to(weights_leaf.device)
     xb, yb = data.x_train[:BATCH_SIZE], data.y_train[:BATCH_SIZE]
     xa, ya = data.x_train[:ANGLE_BATCH], data.y_train[:ANGLE_BATCH]
-    theta = torch.cat([p.detach() for p in model.bs_angles]).numpy()
+    theta = torch.cat([p.detach() for p in model.bs_angles]).cpu().numpy()
     exact_trainer = Trainer(model, backend, train_config(Method("cobyla", None)), data)
     sampled_trainer = Trainer(model, backend, train_config(Method("spsa", SHOTS)), data)
     sampled_trainer.rng = rng
@@ -586,6 +604,8 @@ def environment() -> dict[str, str]:
         "torch": f"{torch.__version__} (threads {torch.get_num_threads()},"
                  f" interop {torch.get_num_interop_threads()})",
         "numba": f"{numba.__version__} (threads {numba.get_num_threads()})",
+        "device": (f"cuda ({torch.cuda.get_device_name()})" if DEVICE is not None
+                   and DEVICE.type == "cuda" else "cpu"),
         "cudaq": package_version("cudaq"),
         "photonic-qnn": package_version("photonic-qnn"),
     }
@@ -693,6 +713,8 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[Settings, str | None]
                         help="torch (and numba) threads (default: as installed)")
     parser.add_argument("--steps", type=int, metavar="K", help="MPS steps per timed round")
     parser.add_argument("--repeats", type=int, metavar="R", help="timed rounds per method")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                        help="train and simulate on this device (default: cpu)")
     parser.add_argument("--precision", choices=sorted(PRECISIONS), default="float32",
                         help="the CNN's arithmetic (the experiments' default: float32)")
     args = parser.parse_args(argv)
@@ -700,6 +722,8 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[Settings, str | None]
         value = getattr(args, name)
         if value is not None and value < 1:
             parser.error(f"--{name}={value} must be at least 1")
+    if args.device == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda, but torch sees no CUDA device")
     if args.quick:
         settings = Settings(True, steps=8, repeats=1, budget_s=30.0, item_budget_s=0.3,
                             min_reps=3, methods=REQUIRED + EXTRA_QUICK, threads=args.threads)
@@ -710,11 +734,15 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[Settings, str | None]
         settings = replace(settings, steps=args.steps)
     if args.repeats is not None:
         settings = replace(settings, repeats=args.repeats)
-    return replace(settings, precision=args.precision), args.json
+    return replace(settings, precision=args.precision, device=args.device), args.json
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    global DEVICE, SYNC
     settings, json_path = parse_args(argv)
+    DEVICE = torch.device(settings.device)
+    if DEVICE.type == "cuda":
+        SYNC = torch.cuda.synchronize
     if settings.threads is not None:
         import numba
 
@@ -725,6 +753,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("Quantum-Train round benchmark" + (" (--quick)" if settings.quick else ""))
     print("Environment: " + "; ".join(f"{k} {v}" for k, v in env.items()), flush=True)
     data, source = load_data(PRECISIONS[settings.precision])
+    data = Dataset(*(t.to(DEVICE) for t in (data.x_train, data.y_train, data.x_test,
+                                              data.y_test)))
     env["data"] = source
     model = make_model()
     sizes = model.distribution().sizes
@@ -734,7 +764,8 @@ def main(argv: Sequence[str] | None = None) -> int:
           + " + ".join(f"{len(q.input_state)} modes/{sum(q.input_state)} photons loops "
                        f"{list(q.loop_lengths)}" for q in QPUS)
           + f", {OUTCOMES} outcomes {sizes[0]} x {sizes[1]}, chi={BOND_DIM} "
-          f"({counts['mps']:,} MPS + {counts['angles']} angles); exact backend (cpu)")
+          f"({counts['mps']:,} MPS + {counts['angles']} angles); exact backend following "
+          f"the model, on {settings.device}")
     print(f"Rounds: {MPS_EPOCHS} epochs x batch {BATCH_SIZE}, angle batch {ANGLE_BATCH}, "
           f"sampled vectors {SHOTS} shots/QPU; K={settings.steps} steps per timed round, "
           f"up to {settings.repeats} round(s) per method", flush=True)

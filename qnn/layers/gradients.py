@@ -159,7 +159,7 @@ def _shift(bs: Tensor, ps: Tensor | None, grad_out: Tensor, evaluate: Evaluate,
         for column, coeffs in terms:
             block = values[start : start + len(coeffs)]
             start += len(coeffs)
-            weights = torch.as_tensor(coeffs, dtype=block.dtype)
+            weights = torch.as_tensor(coeffs, dtype=block.dtype, device=block.device)
             derivative = torch.einsum("t,tbk->bk", weights, block)
             grad[:, column] = (grad_out * derivative).sum(-1)
         grads.append(grad)
@@ -171,11 +171,11 @@ def _spsa(bs: Tensor, ps: Tensor | None, grad_out: Tensor, evaluate: Evaluate,
     """Simultaneous perturbation: ``Δ ~ ±1`` on every needed angle of a row at once,
     ``g_j ≈ Δ_j · vᵀ[f(θ + cΔ) - f(θ - cΔ)] / 2c``, averaged over ``spsa_samples`` draws."""
     n, c, batch = plan.spsa_samples, plan.spsa_step, bs.shape[0]
-    masks = [torch.as_tensor(plan.bs_needed, dtype=bs.dtype)]
+    masks = [torch.as_tensor(plan.bs_needed, dtype=bs.dtype, device=bs.device)]
     if ps is not None:
-        masks.append(torch.as_tensor(plan.ps_needed, dtype=ps.dtype))
-    deltas = [torch.as_tensor(plan.rng.choice([-1.0, 1.0], size=(n, batch, len(m)))) * m
-              for m in masks]
+        masks.append(torch.as_tensor(plan.ps_needed, dtype=ps.dtype, device=ps.device))
+    deltas = [torch.as_tensor(plan.rng.choice([-1.0, 1.0], size=(n, batch, len(m))),
+                              device=m.device) * m for m in masks]
     plus = [torch.cat([(a + c * d[s]) for s in range(n)]) for a, d in
             zip((bs, ps), deltas, strict=False)]
     minus = [torch.cat([(a - c * d[s]) for s in range(n)]) for a, d in

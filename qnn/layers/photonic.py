@@ -9,7 +9,7 @@ import torch
 from torch import Tensor, nn
 
 from ..photonics import Backend, ProbabilityBackend, TBICircuit, get_backend
-from ..photonics.backends.base import check_shots
+from ..photonics.backends.base import as_device, check_shots
 from ..photonics.circuit import n_beam_splitters
 from ..photonics.histogram import _check_detection
 from .encoding import Encoding
@@ -71,6 +71,10 @@ class PhotonicLayer(nn.Module):
         detection: ``"pnr"`` or ``"threshold"``.
         phases: also train a phase shifter after every beam splitter.
         seed: seeds the initial angles, the samples and the SPSA perturbations.
+        device: where the parameters live (``"cpu"``, ``"cuda"``); ``None`` is the CPU.
+            ``layer.to(device)`` moves them later. The ``"exact"`` backend made from its
+            name simulates wherever the parameters are; a backend instance pinned to a
+            device simulates there, and the outputs come back to the parameters' device.
     """
 
     def __init__(self, n_modes: int, input_state: Sequence[int] | None = None,
@@ -78,7 +82,8 @@ class PhotonicLayer(nn.Module):
                  encoding: str | dict | Encoding = "direct", observable: str = "mean_photons",
                  backend: str | Backend = "exact", gradient: str | None = None,
                  shots: int | None = None, detection: str = "pnr", phases: bool = False,
-                 spsa_step: float = 0.1, spsa_samples: int = 1, seed: int = 0) -> None:
+                 spsa_step: float = 0.1, spsa_samples: int = 1, seed: int = 0,
+                 device: str | torch.device | None = None) -> None:
         super().__init__()
         if input_state is None:
             input_state = [(i + 1) % 2 for i in range(n_modes)]
@@ -112,6 +117,8 @@ class PhotonicLayer(nn.Module):
         self._bs_orders, ps_orders = angle_orders(self.input_state, self.loop_lengths, body)
         self._ps_orders = ps_orders if phases else None
         self.evaluations = 0  # circuit evaluations (parameter sets) so far, forward + backward
+        if device is not None:
+            self.to(as_device(device))
 
     def _check_gradient(self, gradient: str | None) -> str:
         exact = isinstance(self.backend, ProbabilityBackend)
@@ -218,8 +225,9 @@ class PhotonicLayer(nn.Module):
     def _exact(self, bs: Tensor, ps: Tensor | None) -> Tensor:
         self.evaluations += bs.shape[0]
         patterns, probs = self.backend.probabilities(self.circuit(bs, ps), self.detection)
-        return measure(self.observable, probs.reshape(bs.shape[0], -1),
-                       patterns.cpu().numpy(), self._reference)
+        out = measure(self.observable, probs.reshape(bs.shape[0], -1),
+                      patterns.cpu().numpy(), self._reference)
+        return out.to(bs.device)  # from a backend pinned to another device
 
     def _evaluate(self, bs: Tensor, ps: Tensor | None) -> Tensor:
         """Observable for a batch of angle sets, exact or from ``shots`` samples, no grad."""
@@ -234,7 +242,8 @@ class PhotonicLayer(nn.Module):
                 self.evaluations += part_bs.shape[0]
                 hists = self.backend.sample_batch(self.circuit(part_bs, part_ps), self.shots,
                                                   seed=self._rng, detection=self.detection)
-                outs.append(measure_histograms(self.observable, hists, self._reference))
+                outs.append(measure_histograms(self.observable, hists, self._reference)
+                            .to(bs.device))
         return torch.cat(outs)
 
     @property

@@ -232,6 +232,11 @@ class TBICircuit:
         """Size of the lossless output space, ``C(M + N - 1, N)``."""
         return math.comb(self.n_modes + self.n_photons - 1, self.n_photons)
 
+    @property
+    def device(self) -> torch.device:
+        """Where the angles live (where a backend that follows its circuits simulates)."""
+        return self.bs_angles.device
+
     def unitary(self, device: torch.device | str | None = None) -> Tensor:
         """The ``(*batch, M, M)`` complex matrix ``U[out, in]``, differentiable in the angles."""
         bs = self.bs_angles if device is None else self.bs_angles.to(device)
@@ -327,6 +332,9 @@ class Interferometer(Protocol):
 
     @property
     def batch_shape(self) -> tuple[int, ...]: ...
+
+    @property
+    def device(self) -> torch.device: ...
 
     def unitary(self, device: torch.device | str | None = None) -> Tensor:
         """``U[out, in]``, ``(*batch, M, M)`` complex, differentiable in the parameters."""

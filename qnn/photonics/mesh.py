@@ -154,6 +154,11 @@ class MeshCircuit:
         """Size of the lossless output space, ``C(M + N - 1, N)``."""
         return math.comb(self.n_modes + self.n_photons - 1, self.n_photons)
 
+    @property
+    def device(self) -> torch.device:
+        """Where the parameters live (where a backend that follows its circuits simulates)."""
+        return self.bs_angles.device
+
     def unitary(self, device: torch.device | str | None = None) -> Tensor:
         """The ``(*batch, M, M)`` complex matrix ``U[out, in]``, differentiable in the angles."""
         params = [p if p is None or device is None else p.to(device) for p in self._params()]

@@ -255,19 +255,20 @@ def _pattern_key(patterns: PatternsLike) -> tuple[tuple[int, ...], bytes]:
 
 
 @lru_cache(maxsize=64)
-def _outcome_index(source: tuple[tuple[int, ...], bytes],
-                   target: tuple[tuple[int, ...], bytes]) -> tuple[Tensor, bool]:
+def _outcome_index(source: tuple[tuple[int, ...], bytes], target: tuple[tuple[int, ...], bytes],
+                   device: torch.device) -> tuple[Tensor, bool]:
     """For "pnr" / "no_bunching": the row of the ``source`` patterns (a backend's) that each
     ``target`` outcome reads, ``qpu_vector`` and ``align`` composed; ``S`` (one past the
     last row) where the outcome is absent. Every outcome of a no-bunching list is
     collision-free, so a matching row is one that ``qpu_vector`` keeps. Also: whether no
-    outcome is absent. Keys are :func:`_pattern_key` s (shape, int64 bytes)."""
+    outcome is absent. Keys are :func:`_pattern_key` s (shape, int64 bytes); the index is
+    kept on ``device``, so a GPU step copies nothing from the host."""
     (source_shape, source_bytes), (target_shape, target_bytes) = source, target
     rows = np.frombuffer(source_bytes, dtype=np.int64).reshape(source_shape)
     index = _column_index(rows, np.frombuffer(target_bytes, dtype=np.int64).reshape(target_shape))
     complete = bool((index >= 0).all())
     index[index < 0] = source_shape[0]
-    return torch.as_tensor(index), complete
+    return torch.as_tensor(index, device=device), complete
 
 
 @dataclass(frozen=True, eq=False)
@@ -330,10 +331,11 @@ class PhotonicDistribution:
         and gradients."""
         if self.outcomes == "threshold":  # merges outcomes: a sum, not a gather
             return align(*qpu_vector(patterns, probs, self.outcomes), kept)
-        index, complete = _outcome_index(_pattern_key(patterns), _pattern_key(kept))
+        index, complete = _outcome_index(_pattern_key(patterns), _pattern_key(kept),
+                                         probs.device)
         if not complete:  # outcomes the backend did not report get 0, as align gives them
             probs = torch.cat([probs, probs.new_zeros(*probs.shape[:-1], 1)], dim=-1)
-        return probs.index_select(-1, index.to(probs.device))
+        return probs.index_select(-1, index)
 
     def sampled(
         self, backend: Backend, shots: int, *, rng: int | np.random.Generator,
@@ -354,7 +356,7 @@ class PhotonicDistribution:
             if record is not None:
                 record(len(out), hists)
             rows = torch.stack([histogram_vector(h, kept) for h in hists])
-            out.append(rows.reshape(*circuit.batch_shape, kept.shape[0]))
+            out.append(rows.reshape(*circuit.batch_shape, kept.shape[0]).to(circuit.device))
         return out
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from ..photonics.backends.base import as_device
 from ..photonics.circuit import TBICircuit, check_interferometer, n_beam_splitters
 from ..photonics.mesh import MeshCircuit, n_mesh_cells
 from .mapping import (
@@ -101,13 +102,18 @@ class QuantumTrain(nn.Module):
         outcomes: ``"pnr"``, ``"no_bunching"`` or ``"threshold"``.
         scaling: ``"mean"`` or ``"qt"``.
         generator: torch generator for the initial angles (uniform on ``[0, 2π)``) and MPS.
+        device: where the angles and the MPS live (``None``: the CPU); ``model.to(device)``
+            moves them later. Initialised on the CPU first, so a seed gives the same model on
+            every device. The QPU vectors are computed where the angles are (a backend
+            pinned elsewhere returns them there), and images must be on the same device.
     """
 
     reference_path = False
 
     def __init__(self, qpus: Sequence[QPUSpec], target: nn.Module, *, bond_dim: int,
                  outcomes: str = "no_bunching", scaling: str = "mean",
-                 generator: torch.Generator | None = None) -> None:
+                 generator: torch.Generator | None = None,
+                 device: str | torch.device | None = None) -> None:
         super().__init__()
         if scaling not in ("mean", "qt"):
             raise ValueError(f"scaling={scaling!r}; choose from ['mean', 'qt']")
@@ -125,6 +131,13 @@ class QuantumTrain(nn.Module):
         if math.prod(sizes) < self.n_weights:
             raise ValueError(f"the QPUs' {outcomes!r} outcome sets {sizes} give only "
                              f"{math.prod(sizes):,} joint values for {self.n_weights:,} weights")
+        if device is not None:
+            self.to(as_device(device))
+
+    @property
+    def device(self) -> torch.device:
+        """Where the trained parameters live."""
+        return self.mps.cores[0].device
 
     def distribution(self, angles: Sequence[Tensor] | None = None) -> PhotonicDistribution:
         """The K circuits at ``angles`` (default: the trained ones; may be batched)."""

@@ -271,10 +271,13 @@ class DQNNStudy:
         if task.method != "quantum_train":
             return _baseline_row(spec, task, data, context)
         backend = context.backend
+        # photonics.device: the exact backend's device, where the model trains too
+        device = getattr(backend, "device", None) or torch.device("cpu")
         noise = None if task.level is None else spec.noise_levels[task.level]
         if noise is not None:  # a noise sweep simulates each level on the exact backend
-            backend = backend.wrapping(get_backend("exact", noise=NoiseModel(**noise)))
-        model = spec.model(task.bond_dim, task.seed)
+            backend = backend.wrapping(get_backend("exact", device=device,
+                                                   noise=NoiseModel(**noise)))
+        model = spec.model(task.bond_dim, task.seed).to(device)
         train = spec.train_config(task.inputs)
         trainer = Trainer(model, backend, train, data,
                           on_round_start=lambda r: backend.tag(f"round{r:04d}"))
@@ -348,7 +351,7 @@ def _noise_record(spec: DQNNSpec, model: QuantumTrain, noise: dict,
 
 def export_network(target: nn.Module, weights: torch.Tensor, path: Path) -> nn.Module:
     """Write the generated weights as ``target``'s plain state dict; return a loaded copy."""
-    state = {k: v.float() for k, v in to_state_dict(target, weights).items()}
+    state = {k: v.float().cpu() for k, v in to_state_dict(target, weights).items()}
     torch.save(state, path)
     network = type(target)()
     network.load_state_dict(state)

@@ -130,6 +130,9 @@ class Trainer:
     The run is a deterministic function of (model initialisation, data, config, seed): all
     randomness comes from one numpy Generator whose state is checkpointed with the model and
     optimiser states, so a killed run resumes to the same final weights.
+
+    Training happens where the model is (``model.to(device)`` first): the trainer keeps a
+    copy of ``data`` there, and a checkpoint written on one device resumes on another.
     """
 
     def __init__(self, model: QuantumTrain, backend: Backend, config: TrainConfig,
@@ -138,7 +141,10 @@ class Trainer:
         if config.shots is None and not isinstance(backend, ProbabilityBackend):
             raise TypeError(f"exact vectors (shots=None) need a ProbabilityBackend, got "
                             f"{backend!r}")
-        self.model, self.backend, self.config, self.data = model, backend, config, data
+        self.model, self.backend, self.config = model, backend, config
+        self.device = model.device
+        # .to is free where the data already are (the CPU, usually)
+        self.data = Dataset(*(getattr(data, f.name).to(self.device) for f in fields(data)))
         # foreach: one multi-tensor update instead of a Python loop over the MPS's cores
         # (the same arithmetic, bit for bit; a few per cent of a step at the published sizes)
         self.mps_optimizer = torch.optim.Adam(model.mps.parameters(), lr=config.lr_mps,
@@ -167,7 +173,7 @@ class Trainer:
                                    "in fit(); call fit() first")
             return self._fixed_random
         if inputs == "bits_only":  # a QPU that tells nothing: its uniform distribution
-            return [torch.full((size,), 1.0 / size, dtype=torch.float64)
+            return [torch.full((size,), 1.0 / size, dtype=torch.float64, device=self.device)
                     for size in self.model.distribution().sizes]
         if inputs == "published_ablation":
             return None
@@ -179,7 +185,7 @@ class Trainer:
 
     def _random_vectors(self) -> list[Tensor]:
         sizes = self.model.distribution().sizes
-        draws = [torch.as_tensor(self.rng.random(size)) for size in sizes]
+        draws = [torch.as_tensor(self.rng.random(size), device=self.device) for size in sizes]
         return [d / d.sum() for d in draws]
 
     def _published_ablation_features(self) -> Tensor:
@@ -187,8 +193,8 @@ class Trainer:
         N(0, 1) value per weight (the published ablation's forward pass)."""
         n_weights = self.model.n_weights
         n_bits = self.model.mps.n_inputs - 1
-        bits = torch.as_tensor(self.rng.choice([-1.0, 1.0], size=n_bits))
-        values = torch.as_tensor(self.rng.standard_normal(n_weights))
+        bits = torch.as_tensor(self.rng.choice([-1.0, 1.0], size=n_bits), device=self.device)
+        values = torch.as_tensor(self.rng.standard_normal(n_weights), device=self.device)
         return torch.cat([bits.expand(n_weights, n_bits), values[:, None]], dim=1)
 
     def features(self, vectors: list[Tensor] | None) -> Tensor:
@@ -241,7 +247,8 @@ class Trainer:
         return metrics
 
     def _angle_loss(self, flat_angles: np.ndarray, x: Tensor, y: Tensor) -> float:
-        angles = list(torch.split(torch.as_tensor(flat_angles), self._angle_sizes()))
+        angles = list(torch.split(torch.as_tensor(flat_angles, device=self.device),
+                                  self._angle_sizes()))
         with torch.no_grad():
             return float(self.loss(x, y, self.vectors(angles=angles)))
 
@@ -253,7 +260,7 @@ class Trainer:
         pick = self.rng.choice(len(self.data.y_train), min(cfg.angle_batch,
                                                            len(self.data.y_train)), replace=False)
         x, y = self.data.x_train[pick], self.data.y_train[pick]
-        theta = torch.cat([p.detach() for p in self.model.bs_angles]).numpy()
+        theta = torch.cat([p.detach() for p in self.model.bs_angles]).cpu().numpy()
 
         def loss(a: np.ndarray) -> float:
             return self._angle_loss(a, x, y)
@@ -278,7 +285,7 @@ class Trainer:
     def _set_gradient(self, flat: np.ndarray) -> None:
         for p, part in zip(self.model.bs_angles,
                            torch.split(torch.as_tensor(flat), self._angle_sizes()), strict=True):
-            p.grad = part.clone()
+            p.grad = part.to(p.device, copy=True)
 
     def test_accuracy(self) -> float:
         with torch.no_grad():
@@ -325,7 +332,8 @@ class Trainer:
         self.angle_optimizer.load_state_dict(state["angle_optimizer"])
         self.rng.bit_generator.state = state["rng"]
         self.round, self.history = state["round"], list(state["history"])
-        self._fixed_random = state["fixed_random"]
+        fixed = state["fixed_random"]  # loaded on the CPU (torch_load), trained here
+        self._fixed_random = None if fixed is None else [v.to(self.device) for v in fixed]
 
 
 def _central_differences(loss: Callable[[np.ndarray], float], theta: np.ndarray,

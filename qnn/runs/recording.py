@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..photonics.backends.base import Backend, SeedLike
+from torch import Tensor
+
+from ..photonics.backends.base import Backend, ProbabilityBackend, SeedLike
 from ..photonics.circuit import TBICircuit
 from ..photonics.histogram import Histogram
 from ..store import RunStore, circuit_attrs
@@ -26,6 +28,14 @@ class RecordingBackend:
         task: the entry prefix of the task now drawing (set by the launcher).
         draws: histograms-entries written under the current task and tag.
     """
+
+    def __new__(cls, backend: Backend, store: RunStore | None) -> RecordingBackend:
+        # Protocols are checked on the class from Python 3.12 on (getattr_static), so
+        # __getattr__ alone would hide the wrapped backend's probabilities from
+        # isinstance(..., ProbabilityBackend): a recorder of one has the method itself.
+        if cls is RecordingBackend and isinstance(backend, ProbabilityBackend):
+            cls = _RecordingProbabilityBackend
+        return super().__new__(cls)
 
     def __init__(self, backend: Backend, store: RunStore | None) -> None:
         self.backend, self.store = backend, store
@@ -77,3 +87,11 @@ class RecordingBackend:
             self.store.put_histograms(self.entry_name(self.draws), hists, overwrite=True,
                                       backend=self.name, **circuit_attrs(circuit))
         self.draws += 1
+
+
+class _RecordingProbabilityBackend(RecordingBackend):
+    """A :class:`RecordingBackend` of a backend that gives exact probabilities (not recorded:
+    nothing is drawn)."""
+
+    def probabilities(self, circuit: TBICircuit, detection: str = "pnr") -> tuple[Tensor, Tensor]:
+        return self.backend.probabilities(circuit, detection)

@@ -6,7 +6,10 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import torch
+
 from ..photonics import Backend, NoiseModel, get_backend
+from ..photonics.backends.base import as_device
 from ..secrets import redact
 
 BACKENDS = ("exact", "cudaq-sim", "orca", "pool")
@@ -19,7 +22,8 @@ class PhotonicsSettings:
     Attributes:
         backend: ``exact`` | ``cudaq-sim`` | ``orca`` | ``pool`` (ORCA QPUs ``0..K-1``
             behind a QPUPool).
-        device: torch device of the exact backend.
+        device: torch device of the exact backend (``cpu``, ``cuda``, ``cuda:1``); the
+            families that train (``dqnn``) train there too.
         noise: :class:`NoiseModel` fields (exact backend only).
         urls: QPU URLs (a list or comma-separated); ``None`` reads ``ORCA_ACCESS_URL``.
             Never with credentials: configs are recorded for everyone to read.
@@ -48,6 +52,11 @@ class PhotonicsSettings:
             if redact(url) != url:
                 raise ValueError(f"photonics.urls[{i}] carries credentials ({redact(url)}); "
                                  "give plain URLs and put the token in ORCA_AUTH_TOKEN")
+        try:  # the spelling now; whether this machine has the device, when the task starts
+            torch.device(self.device)
+        except (RuntimeError, TypeError):
+            raise ValueError(f"photonics.device={self.device!r} is not a torch device; give "
+                             "e.g. 'cpu', 'cuda' or 'cuda:1'") from None
         if self.retries < 0:
             raise ValueError(f"photonics.retries={self.retries} must be >= 0")
         if self.timeout is not None and not (math.isfinite(self.timeout) and self.timeout > 0):
@@ -63,7 +72,8 @@ class PhotonicsSettings:
         """The configured backend; the bearer token comes from ``ORCA_AUTH_TOKEN`` only."""
         urls = self.url_list or None
         if self.backend == "exact":
-            return get_backend("exact", device=self.device, noise=NoiseModel(**self.noise))
+            device = as_device(self.device, "photonics.device")
+            return get_backend("exact", device=device, noise=NoiseModel(**self.noise))
         options = {"pool": {"urls": urls, "retries": self.retries, "timeout": self.timeout},
                    "orca": {"urls": urls}}.get(self.backend, {})
         return get_backend(self.backend, **options)

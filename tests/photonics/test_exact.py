@@ -273,6 +273,7 @@ def test_unknown_backend_and_options():
         get_backend("exact").sample(TBICircuit((1, 0), (1,), [0.1]), -1)
 
 
+@pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 def test_cuda_matches_cpu():
     circuit = random_circuit(10, (1, 2), rng=19, batch=(4,))
@@ -300,6 +301,37 @@ def test_torch_step_used_on_gpus_equals_the_fused_cpu_step():
         prev.grad, cols.grad = None, None
     for fused, reference in zip(*grads, strict=True):
         torch.testing.assert_close(fused, reference)
+
+
+@pytest.mark.parametrize("gather_budget", [None, 0])  # 0: the adjoint's mode-by-mode loop
+@pytest.mark.parametrize("kind", ["complex", "real"])
+def test_gpu_step_adjoint_equals_autograd_through_the_gathers(kind, gather_budget, monkeypatch):
+    """The GPU path's step (:class:`_GatherStep`, a hand-written adjoint by the child table)
+    against autograd through :func:`add_photon_torch`, checked on the CPU: values and
+    gradients, with broadcast batch shapes, complex amplitudes and real probabilities."""
+    from qnn.photonics import slos
+
+    if gather_budget is not None:
+        monkeypatch.setattr(slos, "_GATHER_BUDGET", gather_budget)
+    rng = np.random.default_rng(21)
+
+    def draw(*shape):
+        values = rng.normal(size=shape) + (1j * rng.normal(size=shape) if kind == "complex"
+                                           else 0)
+        return torch.tensor(values, requires_grad=True)
+
+    prev, cols = draw(2, 1, 15), draw(3, 5)  # 5 modes, 2 -> 3 photons, batch (2, 1) x (3,)
+    probe = torch.tensor(rng.normal(size=(2, 3, 35)))
+    grads = []
+    for step in (slos._gather_step, slos.add_photon_torch):
+        out = step(prev, cols, 3)
+        (out * probe).real.sum().backward()
+        grads.append((out.detach(), prev.grad.clone(), cols.grad.clone()))
+        prev.grad, cols.grad = None, None
+    for adjoint, reference in zip(*grads, strict=True):
+        torch.testing.assert_close(adjoint, reference, rtol=0, atol=1e-12)
+    small = (draw(2, 4), draw(2, 4))  # 4 modes, 1 -> 2 photons
+    assert torch.autograd.gradcheck(lambda p, w: slos._gather_step(p, w, 2), small)
 
 
 def test_cached_patterns_follow_the_size_asked_for():

@@ -6,6 +6,7 @@ import importlib
 from typing import Protocol, runtime_checkable
 
 import numpy as np
+import torch
 from torch import Tensor
 
 from ..circuit import TBICircuit
@@ -19,6 +20,26 @@ _BACKENDS = {  # name -> "module:factory", imported on demand so cudaq stays opt
     "orca": "qnn.photonics.backends.orca:OrcaBackend",
     "pool": "qnn.photonics.pool:orca_pool",  # ORCA QPUs 0..K-1 behind a QPUPool
 }
+
+
+def as_device(value: str | torch.device, field: str = "device") -> torch.device:
+    """``value`` as a torch device that exists here, or one clear ``ValueError`` naming
+    ``field`` (e.g. ``photonics.device``): a misspelt device or a GPU this machine lacks."""
+    try:
+        device = torch.device(value)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"{field}={value!r} is not a torch device; give e.g. 'cpu', 'cuda' "
+                         f"or 'cuda:1'") from None
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise ValueError(f"{field}={value!r} but torch sees no CUDA device here (torch "
+                             f"{torch.__version__}); install a CUDA build of torch or use 'cpu'")
+        if device.index is not None and device.index >= count:
+            raise ValueError(f"{field}={value!r} but torch sees {count} CUDA device(s)")
+    elif device.type != "cpu":
+        raise ValueError(f"{field}={value!r}: only 'cpu' and 'cuda' devices are supported")
+    return device
 
 
 @runtime_checkable

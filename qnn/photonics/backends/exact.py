@@ -26,7 +26,7 @@ from ..fock import bits_per_mode, check_photons, fock_basis, fock_rank, n_fock_s
 from ..histogram import Histogram, _check_detection
 from ..noise import NoiseModel, add_dark_counts, thin_samples
 from ..slos import add_photon, fock_amplitudes, photon_modes
-from .base import SeedLike, as_generator, check_shots
+from .base import SeedLike, as_device, as_generator, check_shots
 
 SAMPLERS = ("auto", "distribution", "clifford")
 
@@ -43,7 +43,10 @@ class ExactBackend:
     :func:`sampling_costs`), never enumerating more than ``max_distribution_states``.
 
     Args:
-        device: torch device for the simulation, e.g. ``"cpu"`` or ``"cuda"``.
+        device: torch device for the simulation, e.g. ``"cpu"`` or ``"cuda"``; the
+            circuit's angles are moved there and the results stay there. ``None`` (the
+            default) simulates wherever each circuit's angles live, so a module moved with
+            ``.to("cuda")`` takes its circuits' simulation with it.
         noise: a :class:`NoiseModel` (or its fields as a dict); ``None`` is ideal.
         max_states: largest output space ``probabilities`` will build; ``None`` leaves only
             the shared limits of :mod:`qnn.photonics.cost` (``QNN_MAX_FOCK_STATES``,
@@ -58,15 +61,13 @@ class ExactBackend:
     def __init__(
         self,
         *,
-        device: str | torch.device = "cpu",
+        device: str | torch.device | None = None,
         noise: NoiseModel | dict | None = None,
         max_states: int | None = None,
         max_distribution_states: int = 1 << 21,
         sampler: str = "auto",
     ) -> None:
-        self.device = torch.device(device)
-        if self.device.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError(f"device={device!r} but torch sees no CUDA device")
+        self.device = None if device is None else as_device(device)
         self.noise = NoiseModel(**noise) if isinstance(noise, dict) else (noise or NoiseModel())
         if sampler not in SAMPLERS:
             raise ValueError(f"sampler={sampler!r}; choose from {list(SAMPLERS)}")
@@ -78,7 +79,8 @@ class ExactBackend:
 
     def __repr__(self) -> str:
         return (
-            f"ExactBackend(device={str(self.device)!r}, noise={self.noise}, "
+            f"ExactBackend(device={None if self.device is None else str(self.device)!r}, "
+            f"noise={self.noise}, "
             f"sampler={self.sampler!r})"
         )
 
@@ -87,7 +89,11 @@ class ExactBackend:
         """Ideal output amplitudes: ``patterns`` ``[S, M]`` and complex ``[*batch, S]``."""
         self._check_size(circuit, noisy=False)
         amps = fock_amplitudes(circuit.unitary(self.device), circuit.input_state)
-        return _basis_tensor(circuit.n_modes, circuit.n_photons, self.device), amps
+        return _basis_tensor(circuit.n_modes, circuit.n_photons, amps.device), amps
+
+    def device_for(self, circuit: Interferometer) -> torch.device:
+        """Where ``circuit`` is simulated: this backend's device, or the circuit's own."""
+        return circuit.device if self.device is None else self.device
 
     def probabilities(
         self, circuit: Interferometer, detection: str = "pnr"
@@ -108,15 +114,16 @@ class ExactBackend:
         _check_detection(detection)
         m, n = circuit.n_modes, circuit.n_photons
         self._check_size(circuit, noisy=True)
-        probs = self._direct_probabilities(circuit)
+        device = self.device_for(circuit)
+        probs = self._direct_probabilities(circuit, device)
         if probs is None:
-            unitary = circuit.unitary(self.device)
+            unitary = circuit.unitary(device)
             probs = self._lossless_probabilities(unitary, circuit.input_state)
         dark = dark_counts and self.noise.dark_count_prob > 0
         if not (self.noise.has_loss or detection == "threshold" or dark):
             # The cached basis itself: at 16 modes / 8 photons a copy (63 MB of int64) would
             # take twice as long as the simulation.
-            return _basis_tensor(m, n, self.device), probs
+            return _basis_tensor(m, n, device), probs
         patterns = fock_basis(m, n)
         if self.noise.has_loss:
             patterns, probs = _thin(probs, m, n, self.noise.efficiencies(m))
@@ -130,7 +137,7 @@ class ExactBackend:
                 detection == "threshold",
                 self.max_states,
             )
-        return torch.as_tensor(np.array(patterns), dtype=torch.long, device=self.device), probs
+        return torch.as_tensor(np.array(patterns), dtype=torch.long, device=device), probs
 
     def _check_size(self, circuit: Interferometer, *, noisy: bool) -> None:
         """Refuse, before allocating, what the shared cost limits or ``max_states`` refuse.
@@ -143,11 +150,12 @@ class ExactBackend:
                      noisy and self.noise.has_loss, noisy and self.noise.indistinguishability < 1.0,
                      self.max_states, limit_settings(*_SIZE_LIMITS))
 
-    def _direct_probabilities(self, circuit: Interferometer) -> Tensor | None:
+    def _direct_probabilities(self, circuit: Interferometer, device: torch.device
+                              ) -> Tensor | None:
         """Ideal-photon probabilities by :mod:`qnn.photonics.slos_direct` when no gradient
         is wanted (on the CPU, indistinguishable photons): the same numbers without torch's
         per-operation overhead, which dominates small circuits. ``None`` otherwise."""
-        if self.device.type != "cpu" or self.noise.indistinguishability < 1.0:
+        if device.type != "cpu" or self.noise.indistinguishability < 1.0:
             return None
         batch = circuit.batch_shape
         if isinstance(circuit, TBICircuit):
@@ -161,13 +169,13 @@ class ExactBackend:
                 circuit.n_modes, beam_splitter_table(circuit.n_modes, circuit.loop_lengths), bs, ps)
             dtype = circuit.bs_angles.dtype
         else:
-            unitary = circuit.unitary()
+            unitary = circuit.unitary(device)
             if unitary.requires_grad:
                 return None
             unitaries = unitary.reshape(-1, circuit.n_modes, circuit.n_modes).numpy()
             dtype = unitary.real.dtype
         probs = slos_direct.fock_probabilities(unitaries, circuit.input_state)
-        return torch.from_numpy(probs.reshape(*batch, -1)).to(dtype)
+        return torch.from_numpy(probs.reshape(*batch, -1)).to(dtype)  # on the CPU, as asked
 
     def _lossless_probabilities(self, unitary: Tensor, input_state: tuple[int, ...]) -> Tensor:
         modes = photon_modes(input_state)
@@ -302,7 +310,7 @@ def sampling_costs(n_modes: int, n_photons: int, shots: int) -> tuple[float, flo
 def _angle_rows(angles: Tensor, batch: tuple[int, ...], n_bs: int) -> np.ndarray:
     """``(B, n_bs)`` numpy rows of ``angles`` broadcast to ``batch``; a numpy view when they
     already have that shape (a microsecond, against several for torch's expand)."""
-    values = angles.detach().numpy()
+    values = angles.detach().cpu().numpy()  # .cpu() is free for CPU angles
     if values.shape[:-1] != tuple(batch):
         values = np.broadcast_to(values, (*batch, n_bs))
     return values.reshape(-1, n_bs)
