@@ -41,20 +41,27 @@ def catalog(root: str | Path = "runs") -> pd.DataFrame:
     return frame[COLUMNS + sorted(c for c in frame.columns if c not in COLUMNS)]
 
 
+def run_updates(folder: Path) -> dict[str, Any]:
+    """The config updates a run was started with (``qnn run … with k=v``), flattened to
+    dotted keys, without the ``seed`` and a resume's ``store.resume_from``."""
+    meta = _read(folder / RUN_FILE).get("meta") or {}
+    updates = flatten(meta.get("config_updates") or {})
+    return {k: v for k, v in updates.items() if k not in ("seed", "store.resume_from")}
+
+
 def describe_run(folder: Path) -> dict[str, Any]:
     """The catalogue row of one run folder (settling a dead RUNNING run to INTERRUPTED)."""
     status = settle_status(folder)
     run = _read(folder / RUN_FILE)
     config = _read(folder / CONFIG_FILE)
     meta = run.get("meta") or {}
-    updates = flatten(meta.get("config_updates") or {})
-    updates.pop("store.resume_from", None)
+    updates = run_updates(folder)
     start, stop = _time(run.get("start_time")), _time(run.get("stop_time") or run.get("heartbeat"))
     return {
         "family": (run.get("experiment") or {}).get("name") or folder.parent.name,
         "id": folder.name, "status": status,
         "named_configs": " ".join(meta.get("named_configs") or []) or "-",
-        "overrides": " ".join(f"{k}={v!r}" for k, v in sorted(updates.items()) if k != "seed"),
+        "overrides": " ".join(f"{k}={v!r}" for k, v in sorted(updates.items())),
         "seed": config.get("seed"), "started": start,
         "seconds": (stop - start).total_seconds() if start and stop else None,
         "headline": headline(folder, (run.get("experiment") or {}).get("name")),

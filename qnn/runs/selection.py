@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from ..errors import ConfigError
-from .catalog import describe_run, flatten, run_folders
+from .catalog import describe_run, flatten, run_folders, run_updates
 from .config_data import read_json_data
 from .folder import CONFIG_FILE, RESULTS_FILE
 
@@ -53,9 +53,10 @@ class Selection:
     def label(self) -> str:
         """``"paper_table (run 3, seed 1)"`` or ``"smoke (runs 1, 4; seeds 0, 1)"``."""
         ids = ", ".join(f.name for f in self.folders)
-        seeds = ", ".join(str(s) for s in self.seeds)
+        distinct = list(dict.fromkeys(self.seeds))  # pooled runs of one seed: said once
+        seeds = ", ".join(str(s) for s in distinct)
         plural = "s" if len(self.folders) > 1 else ""
-        return f"{self.name} (run{plural} {ids}; seed{plural} {seeds})"
+        return f"{self.name} (run{plural} {ids}; seed{'s' if len(distinct) > 1 else ''} {seeds})"
 
     def rows(self, table: str = "tasks") -> list[dict[str, Any]]:
         """The rows of ``table`` of every selected run, each with its ``run`` folder name."""
@@ -130,9 +131,28 @@ def pinned_runs(folders: Sequence[str | Path], family: str,
         wanted = set(named_configs)
         exact = [r for r in rows if set(r["named_configs"].split()) == wanted]
         rows = exact or [r for r in rows if wanted <= set(r["named_configs"].split())] or rows
-    names = sorted({" ".join(filter(None, (r["named_configs"], r["overrides"]))) for r in rows})
-    return Selection(family, " + ".join(names), tuple(Path(r["path"]) for r in rows),
+    return Selection(family, pooled_name(rows), tuple(Path(r["path"]) for r in rows),
                      tuple(r["seed"] for r in rows))
+
+
+def pooled_name(rows: Sequence[Mapping[str, Any]]) -> str:
+    """One name for runs drawn together (catalogue rows): per set of named configs, the
+    updates they share, then each update they differ in with its values in run order, e.g.
+    ``paper_chi_sweep seeds=[0, 1, 2] bond_dims=[1] | [2] | [4]``; sets joined by ``+``."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        named = "" if row["named_configs"] == "-" else row["named_configs"]
+        groups.setdefault(named, []).append(run_updates(Path(row["path"])))
+    names = []
+    for named, updates in sorted(groups.items()):
+        keys = sorted(set().union(*updates))
+        shared = [k for k in keys if all(k in u and u[k] == updates[0][k] for u in updates)]
+        parts = [f"{k}={updates[0][k]!r}" for k in shared]
+        for key in (k for k in keys if k not in shared):
+            values = dict.fromkeys(repr(u[key]) if key in u else "(default)" for u in updates)
+            parts.append(f"{key}={' | '.join(values)}")
+        names.append(" ".join(filter(None, [named, *parts])) or "default")
+    return " + ".join(names)
 
 
 def _comparable(config: Mapping[str, Any]) -> dict[str, Any]:

@@ -210,6 +210,32 @@ def test_pinned_runs_go_to_the_requests_that_name_their_configs(tmp_path):
     assert pinned_runs(pinned, "hybrid").folders == tuple(pinned)
 
 
+def test_pooled_runs_are_named_by_what_they_share_and_what_varies(tmp_path):
+    """Shipped runs of one sweep drawn together (one bond dimension each) get one short name:
+    the shared updates once, the varying one with its values in run order; the caption's
+    label says the seed once when every run has it."""
+    from qnn.runs.selection import pinned_runs
+
+    folders = []
+    for name, named, updates in (
+            ("chi4", ["paper_chi_sweep"], {"bond_dims": [4], "train": {"angle_method": "x"}}),
+            ("chi1", ["paper_chi_sweep"], {"bond_dims": [1], "train": {"angle_method": "x"},
+                                            "seed": 7}),
+            ("mesh1", ["paper_chi_sweep", "paper_meshes"], {"bond_dims": [1]})):
+        folder = tmp_path / "dqnn" / name
+        folder.mkdir(parents=True)
+        (folder / "run.json").write_text(json.dumps({"experiment": {"name": "dqnn"}, "meta": {
+            "named_configs": named, "config_updates": updates}}))
+        (folder / "config.json").write_text(json.dumps({"seed": 2026}))
+        folders.append(folder)
+    both = pinned_runs(folders[:2], "dqnn")
+    assert both.name == "paper_chi_sweep train.angle_method='x' bond_dims=[4] | [1]"
+    assert both.label.endswith("(runs chi4, chi1; seed 2026)")
+    assert pinned_runs(folders, "dqnn").name == (
+        "paper_chi_sweep train.angle_method='x' bond_dims=[4] | [1]"
+        " + paper_chi_sweep paper_meshes bond_dims=[1]")
+
+
 def test_a_run_is_never_drawn_twice_in_one_figure(tmp_path):
     from qnn.figures import NotebookSettings, Request
 
