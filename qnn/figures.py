@@ -157,7 +157,7 @@ class FigureRuns:
     def _selection(self, request: Request) -> Selection:
         if self.settings.pinned:
             return pinned_runs(self.settings.pinned, request.family,
-                               request.configs(self.settings.label))
+                               request.configs(self.settings.label), request.updates)
         from sacred.utils import NamedConfigNotFoundError
 
         try:

@@ -58,6 +58,11 @@ class Selection:
         plural = "s" if len(self.folders) > 1 else ""
         return f"{self.name} (run{plural} {ids}; seed{'s' if len(distinct) > 1 else ''} {seeds})"
 
+    def config(self) -> dict[str, Any]:
+        """The full config of the first run: runs drawn as one share every setting but the
+        list-valued ones they pool along (seeds, sizes, bond dimensions)."""
+        return read_json_data(self.folders[0] / CONFIG_FILE)
+
     def rows(self, table: str = "tasks") -> list[dict[str, Any]]:
         """The rows of ``table`` of every selected run, each with its ``run`` folder name."""
         out = []
@@ -115,12 +120,17 @@ def select_runs(runs_dir: str | Path, family: str, named_configs: Sequence[str] 
 
 
 def pinned_runs(folders: Sequence[str | Path], family: str,
-                named_configs: Sequence[str] = ()) -> Selection:
+                named_configs: Sequence[str] = (),
+                updates: Mapping[str, Any] | None = None) -> Selection:
     """Explicit runs of ``family`` (``qnn figures --runs``), named by their own configs.
 
     Where some of them were run with exactly ``named_configs`` (a figure drawing circle and
     digits runs in separate panels), only those; else those run with all of them among
-    others; otherwise every pinned run of the family.
+    others; otherwise every pinned run of the family. Among those, runs of another condition
+    than the request's are left out (see :func:`same_condition`).
+
+    Raises:
+        NoMatchingRuns: no pinned run of the family has the request's condition.
     """
     rows = [describe_run(Path(f)) for f in folders]
     rows = [r for r in rows if r["family"] == family]
@@ -131,8 +141,46 @@ def pinned_runs(folders: Sequence[str | Path], family: str,
         wanted = set(named_configs)
         exact = [r for r in rows if set(r["named_configs"].split()) == wanted]
         rows = exact or [r for r in rows if wanted <= set(r["named_configs"].split())] or rows
+    rows = same_condition(rows, family, named_configs, updates)
     return Selection(family, pooled_name(rows), tuple(Path(r["path"]) for r in rows),
                      tuple(r["seed"] for r in rows))
+
+
+def same_condition(rows: Sequence[dict[str, Any]], family: str, named_configs: Sequence[str],
+                   updates: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """The runs (catalogue rows) whose condition is the request's. Runs of one set of named
+    configs pool along their list-valued updates (``seeds``, ``bond_dims``, ``sizes``: the
+    tasks of one sweep, split over runs) and share a regime (an update all of them made,
+    such as ``train.rounds=100``), but a scalar update on which they differ is a condition
+    (``photonics.backend='exact'`` against the QPU pool): there a run's value must be what
+    ``qnn run`` with the request's configs and updates would use."""
+    groups: dict[str, list[dict[str, Any]]] = {}  # runs of other named configs never pool
+    for row in rows:
+        groups.setdefault(row["named_configs"], []).append(row)
+    kept, conditions, asked = [], [], None
+    for group in groups.values():
+        overrides = [run_updates(Path(r["path"])) for r in group]
+        keys = sorted(set().union(*overrides))
+        differ = [k for k in keys if not any(isinstance(u.get(k), list | tuple)
+                                              for u in overrides)
+                  and len({repr(u.get(k, _UNSET)) for u in overrides}) > 1]
+        if not differ:
+            kept += group
+            continue
+        conditions += differ
+        asked = asked or flatten(resolved_config(family, named_configs, updates))
+        kept += [r for r in group if all(
+            flatten(read_json_data(Path(r["path"]) / CONFIG_FILE)).get(k) == asked.get(k)
+            for k in differ)]
+    if not kept:
+        name = " ".join([*named_configs, *(f"{k}={v!r}" for k, v in flatten(dict(updates or {}))
+                                           .items())])
+        raise NoMatchingRuns(f"none of the pinned {family} runs has the condition of '{name}' "
+                             f"({', '.join(dict.fromkeys(conditions))})")
+    return [r for r in rows if r in kept]  # in the pinned order
+
+
+_UNSET = object()
 
 
 def pooled_name(rows: Sequence[Mapping[str, Any]]) -> str:

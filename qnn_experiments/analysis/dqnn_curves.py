@@ -11,10 +11,13 @@
 # # Distributed QNN (Quantum-Train): accuracy vs training round
 #
 # Data: `qnn run dqnn with hardware_14` (two emulated or real PT systems), `... with
-# hardware_14 photonics.backend=exact` (noiseless), `... with ablation_random` and `... with
-# paper_chi_sweep` (its curves at the ablation's χ, beside the ablation).
+# hardware_14 photonics.backend=exact` (noiseless), `... with hardware_14
+# photonics.backend=exact train.inputs=bits_only` (the control: no QPU information, every
+# weight's value the same constant), `... with ablation_random` and `... with paper_chi_sweep`
+# (its curves at the ablation's χ, beside the ablation).
 #
-# Left: the seed's Figure 2, two PT systems against noiseless simulation. Right: the
+# Left: the seed's Figure 2, two PT systems against noiseless simulation, beside the bits-only
+# control: without it, "hardware ≈ noiseless" says nothing about the QPUs. Right: the
 # published regime at χ=10, photonic vectors against uniform random numbers drawn anew at
 # every step (the ablation), same data split and MPS initialisation. Runs that two requests
 # share (as under `qnn figures --label smoke`) are drawn once; an empty panel is left out.
@@ -26,6 +29,16 @@ from qnn.figures import Request, notebook_settings
 SETTINGS = notebook_settings()
 OUT = SETTINGS.out_dir
 qp.use_style()
+
+
+def role(selection):
+    """What a run set is, read off its own config (legends show it beside the run name)."""
+    config = selection.config()
+    if config["train"]["inputs"] == "bits_only":
+        return "bits only, no QPU"
+    backend = config["photonics"]["backend"]
+    return {"exact": "exact simulation", "pool": "QPU pool", "orca": "ORCA QPU"}.get(
+        backend, backend)
 
 
 def curves_by_chi(selection, chis=None):
@@ -41,17 +54,24 @@ def curves_by_chi(selection, chis=None):
 
 # %%
 with SETTINGS.figure("dqnn_training_curves") as figure:
-    hardware, noiseless, ablation, photonic = figure.select(
+    hardware, noiseless = figure.select(
         Request("dqnn", "hardware_14"),
-        Request("dqnn", "hardware_14", {"photonics": {"backend": "exact"}}),
-        Request("dqnn", "ablation_random"), Request("dqnn", "paper_chi_sweep"))
+        Request("dqnn", "hardware_14", {"photonics": {"backend": "exact"}}))
+    bits, ablation, photonic = figure.select(
+        Request("dqnn", "hardware_14", {"photonics": {"backend": "exact"},
+                                        "train": {"inputs": "bits_only"}}),
+        Request("dqnn", "ablation_random"), Request("dqnn", "paper_chi_sweep"), optional=True)
     chis = set(curves_by_chi(ablation)) if ablation else None  # the sweep at the ablation's χ
     # a panel per comparison, titled by the names of the runs it draws
-    shown = [[(s, curves_by_chi(s)) for s in (hardware, noiseless) if s],
+    shown = [[(s, curves_by_chi(s)) for s in (hardware, noiseless, bits) if s],
              [(s, curves_by_chi(s, chis if s is photonic else None))
               for s in (ablation, photonic) if s]]
     name = {s: qp.short_name(figure.drawn, s) for s in figure.drawn}
-    shown = [(" vs ".join(name[s] for s, _ in curves), curves) for curves in shown if curves]
+    # a run set under a short name ("runs A") is titled by its role, and keeps both in legends
+    titles = [" vs ".join(name[s] if name[s] == s.name else role(s) for s, _ in curves)
+              for curves in shown]
+    name = {s: f"{name[s]} ({role(s)})" if name[s] != s.name else name[s] for s in name}
+    shown = [(title, curves) for title, curves in zip(titles, shown, strict=True) if curves]
     fig, axes = qp.panels(len(shown), width=qp.PAGE if len(shown) > 1 else qp.COLUMN,
                           sharey=True, panel_height=2.0, legend_height=0.8)
     styles = qp.series_styles((s, chi) for _, curves in shown for s, by_chi in curves

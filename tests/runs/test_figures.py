@@ -236,6 +236,39 @@ def test_pooled_runs_are_named_by_what_they_share_and_what_varies(tmp_path):
         " + paper_chi_sweep paper_meshes bond_dims=[1]")
 
 
+def test_pinned_runs_of_one_regime_split_by_condition_not_by_seed(tmp_path):
+    """Figure 2's shipped runs: one named config, a shared reduced regime (train.rounds=100),
+    one run per seed, and three conditions told apart by scalar updates (the QPU pool, the
+    exact backend, the exact backend with bits only). Each request gets its condition's
+    runs, every seed; a condition no pinned run has is missing, not another's runs."""
+    from qnn.runs.selection import NoMatchingRuns, pinned_runs
+
+    conditions = {"pool": {}, "exact": {"photonics": {"backend": "exact"}},
+                  "bits": {"photonics": {"backend": "exact"}, "train": {"inputs": "bits_only"}}}
+    folders = {}
+    for name, updates in conditions.items():
+        for seed in (0, 1, 2):
+            folder = tmp_path / f"{name}{seed}"
+            folder.mkdir()
+            run_updates = {**updates, "train": {**updates.get("train", {}), "rounds": 100},
+                           "seeds": [seed]}
+            (folder / "run.json").write_text(json.dumps({"experiment": {"name": "dqnn"}, "meta": {
+                "named_configs": ["hardware_14"], "config_updates": run_updates}}))
+            config = {"seed": 2026, "seeds": [seed], "photonics": {
+                "backend": updates.get("photonics", {}).get("backend", "pool")},
+                "train": {"rounds": 100, "inputs": updates.get("train", {}).get(
+                    "inputs", "photonic")}}
+            (folder / "config.json").write_text(json.dumps(config))
+            folders.setdefault(name, []).append(folder)
+    pinned = [f for group in folders.values() for f in group]
+    for name, updates in conditions.items():
+        selection = pinned_runs(pinned, "dqnn", ["hardware_14"], updates)
+        assert selection.folders == tuple(folders[name]), name
+    assert "seeds=[0] | [1] | [2]" in selection.name and "train.rounds=100" in selection.name
+    with pytest.raises(NoMatchingRuns, match="condition of 'hardware_14 train.inputs="):
+        pinned_runs(pinned, "dqnn", ["hardware_14"], {"train": {"inputs": "fixed_random"}})
+
+
 def test_a_run_is_never_drawn_twice_in_one_figure(tmp_path):
     from qnn.figures import NotebookSettings, Request
 
