@@ -169,9 +169,10 @@ def same_condition(rows: Sequence[dict[str, Any]], family: str, named_configs: S
             continue
         conditions += differ
         asked = asked or flatten(resolved_config(family, named_configs, updates))
-        kept += [r for r in group if all(
-            flatten(read_json_data(Path(r["path"]) / CONFIG_FILE)).get(k) == asked.get(k)
-            for k in differ)]
+        for row in group:  # each run's config read once, whatever the number of conditions
+            config = flatten(read_json_data(Path(row["path"]) / CONFIG_FILE))
+            if all(config.get(k) == asked.get(k) for k in differ):
+                kept.append(row)
     if not kept:
         name = " ".join([*named_configs, *(f"{k}={v!r}" for k, v in flatten(dict(updates or {}))
                                            .items())])
