@@ -320,9 +320,12 @@ def _open(path: Path, mode: Mode, locking: bool | str | None) -> tuple[h5py.File
         raise StoreError(f"{path}:/: empty file (0 bytes), not a qnn HDF5 file")
     h5_mode = ("r+" if exists else "x") if mode == "a" else mode
     created = h5_mode in ("w", "x")
-    # New files get HDF5 1.8 object formats: their metadata is checksummed (readable by
-    # HDF5 >= 1.8). Existing files keep their format.
-    libver = ("v108", "latest") if created else None
+    # Whatever is written gets HDF5 1.8 object formats: their metadata is checksummed, and
+    # an attribute over 64 KiB (a batch of circuits' angles) goes to dense storage instead
+    # of failing. The bounds belong to each open, not to the file, so an append must ask
+    # again: under the default bounds the groups it adds have the old headers. Reading
+    # leaves the file as it is.
+    libver = None if h5_mode == "r" else ("v108", "latest")
     with _wrap_os_error(path, "/"):
         return h5py.File(path, h5_mode, locking=locking, libver=libver), created
 

@@ -25,6 +25,7 @@ from qnn.store import (
     read_circuit,
     read_histogram,
     read_probabilities,
+    verify_store,
     write_histogram,
     write_probabilities,
 )
@@ -170,6 +171,27 @@ def test_circuit_attrs_round_trip(tmp_path, with_ps, batch):
         assert f["h"].attrs["bs_angles"].shape == (*batch, n_bs)
         assert TBICircuit.from_dict({k: np.asarray(f["h"].attrs[k]).tolist() for k in (
             "input_state", "loop_lengths", "bs_angles")}).n_beam_splitters == n_bs
+
+
+@pytest.mark.parametrize("opened", ["w", "a"])
+def test_circuit_batches_over_64_kib_are_stored_in_new_and_appended_files(tmp_path, opened):
+    # A BBS update at m = 30 stores ~100 parameter sets of 30-mode angles with its batch: over
+    # HDF5's 64 KiB limit for an attribute in an object header. Resuming that run appends to
+    # its file, and every put failed there ("object header message is too large").
+    if opened == "a":
+        with RunStore(tmp_path / "run.h5", "w") as store:
+            store.put_histogram("before", Histogram.from_dict({(1, 0): 1}))
+    n_modes = 30
+    bs = torch.rand(300, 2 * n_modes - 3, generator=torch.Generator().manual_seed(5),
+                    dtype=torch.float64)
+    circuit = TBICircuit((1, 0) * (n_modes // 2), (1, 2), bs)
+    assert bs.numel() * 8 > 64 * 1024
+    hists = [Histogram.from_dict({(1, 0) * (n_modes // 2): 1})] * 300
+    with RunStore(tmp_path / "run.h5", opened) as store:
+        store.put_histograms("update0", hists, **circuit_attrs(circuit))
+    with RunStore(tmp_path / "run.h5", "r") as store:
+        assert_same_circuit(store.get_circuit("update0"), circuit)
+    assert verify_store(tmp_path / "run.h5").sealed == 1 + (opened == "a")
 
 
 def test_read_circuit_without_circuit_names_the_group(tmp_path):
