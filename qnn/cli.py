@@ -245,8 +245,10 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
 def _run(args: argparse.Namespace) -> int:
 
     from .runs.families import family_help, load_family
-    from .runs.launch import launch, parse_words
+    from .runs.launch import launch, parse_words, recorded_family
 
+    if args.resume and not args.help:
+        args.family = _resumed_family(args.resume, args.family, recorded_family(args.resume))
     if args.help or not args.family:
         print(family_help(args.family) if args.family else args.parser.format_help())
         return 0 if args.help else 2
@@ -257,6 +259,22 @@ def _run(args: argparse.Namespace) -> int:
     run = launch(module.ex, invocation, runs_dir=Path(args.runs_dir) / args.family,
                  study=module.study)
     return 0 if run is None or run.status == "COMPLETED" else 1
+
+
+def _resumed_family(folder: str, given: str | None, recorded: str | None) -> str:
+    """The family of ``qnn run [FAMILY] --resume RUN_DIR``: the run's own, which a given
+    FAMILY must match."""
+    from .errors import ConfigError
+
+    if recorded is not None and recorded not in FAMILIES:
+        raise ConfigError(f"--resume {folder}: its run.json names the experiment "
+                          f"{recorded!r}, not a family ({', '.join(FAMILIES)})")
+    if given and recorded and given != recorded:
+        raise ConfigError(f"--resume {folder}: that is a {recorded} run, not {given}")
+    if not (given or recorded):
+        raise ConfigError(f"--resume {folder}: no readable run.json names its family; "
+                          f"give it: qnn run FAMILY --resume {folder}")
+    return given or recorded
 
 
 def _add_submit(sub: argparse._SubParsersAction) -> None:

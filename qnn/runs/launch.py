@@ -65,6 +65,9 @@ class Invocation:
             raise ConfigError(f"--resume {folder}: that run is still running (its process "
                               "is alive); stop it first")
         previous = read_run_config(folder)
+        if not any(Path(folder).glob("checkpoint*")):  # refused before a run folder exists
+            raise ConfigError(f"{folder} holds no checkpoint files: nothing to resume (the "
+                              "run stopped before its first task ended)")
         store = Path(folder) / STORE_FILE
         if store.is_file():  # refuse a corrupt file before any new run folder exists
             verify_store(store)
@@ -96,6 +99,17 @@ def read_run_meta(folder: str | Path) -> dict[str, Any]:
         return {}
     meta = run.get("meta") if isinstance(run, dict) else None
     return meta if isinstance(meta, dict) else {}
+
+
+def recorded_family(folder: str | Path) -> str | None:
+    """The family (Sacred experiment name) a run folder's ``run.json`` records, else ``None``."""
+    try:
+        run = read_json_data(Path(folder) / RUN_FILE)
+    except (OSError, ConfigError):
+        return None
+    experiment = run.get("experiment") if isinstance(run, dict) else None
+    name = experiment.get("name") if isinstance(experiment, dict) else None
+    return name if isinstance(name, str) else None
 
 
 def parse_words(ex: Experiment, words: Sequence[str]) -> Invocation:

@@ -47,8 +47,10 @@ def test_sigterm_is_recorded_as_interrupted_and_resume_finishes_the_run(family, 
     assert first.wait(60) == 130, first.stderr.read()[-2000:]
     assert json.loads((runs / family / "1" / "run.json").read_text())["status"] == "INTERRUPTED"
 
-    resumed = subprocess.run([*QNN, *args, "--resume", str(runs / family / "1")], cwd=tmp_path,
-                             capture_output=True, text=True, timeout=300)
+    # no family named: the run folder's run.json says which it is
+    resumed = subprocess.run([*QNN, "run", "--runs-dir", str(runs), "--resume",
+                              str(runs / family / "1")], cwd=tmp_path, capture_output=True,
+                             text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     straight = subprocess.run([*QNN, *args, *words], cwd=tmp_path, capture_output=True,
                               text=True, timeout=300)

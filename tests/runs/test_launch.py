@@ -242,6 +242,26 @@ def test_resume_refuses_a_corrupt_histogram_file_naming_the_entry(tmp_path, caps
     assert sorted(p.name for p in (runs / "bbs").iterdir() if p.name != "_sources") == ["1"]
 
 
+def test_resume_takes_the_family_from_the_run_and_refuses_another(tmp_path, capsys):
+    runs = tmp_path / "runs"
+    assert main(["run", "bbs", "--runs-dir", str(runs), "with", "smoke", "instances=1",
+                 "problems=['maxcut']"]) == 0
+    run = runs / "bbs" / "1"
+    capsys.readouterr()
+    assert main(["run", "dqnn", "--runs-dir", str(runs), "--resume", str(run)]) == 2
+    assert f"--resume {run}: that is a bbs run, not dqnn" in capsys.readouterr().err
+    for checkpoint in run.glob("checkpoint*"):
+        checkpoint.unlink()
+    assert main(["run", "--runs-dir", str(runs), "--resume", str(run)]) == 2
+    assert "holds no checkpoint files: nothing to resume" in capsys.readouterr().err
+    (run / "run.json").unlink()
+    assert main(["run", "--runs-dir", str(runs), "--resume", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert f"no readable run.json names its family; give it: qnn run FAMILY --resume {run}" in err
+    assert "Traceback" not in err
+    assert sorted(p.name for p in (runs / "bbs").iterdir() if p.name != "_sources") == ["1"]
+
+
 def test_the_first_sigterm_interrupts_and_later_ones_let_the_run_record_its_end():
     # Slurm's scancel signals the job step and srun forwards it: the second SIGTERM must not
     # break off the handling of the first (the run would stay RUNNING, then be SIGKILLed)
