@@ -299,7 +299,8 @@ def markdown_table(frame: pd.DataFrame, caption: str = "") -> str:
 def _cell(value: Any) -> str:
     if isinstance(value, float | np.floating):
         return "–" if np.isnan(value) else f"{value:.4g}"
-    return "–" if value is None or value is pd.NA else str(value)
+    # A pooled run name lists values as "a | b": unescaped, each "|" would start a new column.
+    return "–" if value is None or value is pd.NA else str(value).replace("|", "\\|")
 
 
 def _merge(mean: float, std: float) -> str:

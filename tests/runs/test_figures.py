@@ -148,6 +148,8 @@ def test_tables_are_numeric_csv_and_markdown_with_mean_and_std_merged(tmp_path):
     assert csv.read_text() == "method,n,acc_mean,acc_std\nbbs,20,74.5,2.125\nsa,1,70,\n"
     assert md.read_text() == ("Accuracy (%).\n\n| method | n | acc (mean ± sample std) |\n"
                               "|---|---|---|\n| bbs | 20 | 74.5 ± 2.125 |\n| sa | 1 | 70 |\n")
+    pooled = qp.markdown_table(pd.DataFrame({"runs": ["seeds=[0] | [1]"], "n": [2]}))
+    assert pooled.splitlines()[-1] == "| seeds=[0] \\| [1] | 2 |"  # one cell, not two
 
 
 def test_style_helpers_say_what_bars_are_and_keep_markers_apart():
