@@ -646,9 +646,11 @@ SHIPPED_FILES = ("run.json", "config.json", "results.json", "metrics.json", "inf
 
 def _ship_run(folder: Path, dest: Path) -> int:
     """Copy the files figures and tables read (no checkpoints, networks or console logs)."""
+    import json
     import shutil
 
     from .runs.catalog import describe_run
+    from .runs.folder import resumed_metrics
 
     status = describe_run(folder)["status"]
     if status != "COMPLETED":
@@ -659,9 +661,16 @@ def _ship_run(folder: Path, dest: Path) -> int:
     for name in SHIPPED_FILES:
         if (folder / name).is_file():
             shutil.copy2(folder / name, dest / name)
+    # a resumed run logged only its own rounds: ship the whole curve
+    metrics, missing = resumed_metrics(folder)
+    if metrics:
+        (dest / "metrics.json").write_text(json.dumps(metrics))
     size = sum(p.stat().st_size for p in dest.iterdir())
     print(f"shipped {folder} -> {dest}: {', '.join(sorted(p.name for p in dest.iterdir()))} "
           f"({size:,} bytes)")
+    for name in missing:
+        print(f"warning: metrics.json lacks the rounds of {name}, the run this one resumed "
+              "(not found here)", file=sys.stderr)
     return 0
 
 

@@ -304,6 +304,10 @@ class DQNNStudy:
             "exported_accuracy": accuracy(network, data.x_test.float(), data.y_test),
             "curve_test_accuracy": [m["test_accuracy"] for m in history],
             "curve_train_loss": [m["train_loss"] for m in history],
+            # every round's time, also those before a resume (the loop would time only this
+            # process); checkpoints written before rounds were timed leave the loop's measure
+            **({"seconds": sum(m["seconds"] for m in history)}
+               if all("seconds" in m for m in history) else {}),
         }
 
 

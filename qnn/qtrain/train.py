@@ -4,6 +4,7 @@ SPSA or COBYLA."""
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -215,7 +216,9 @@ class Trainer:
         return cross_entropy(self.model.logits(x, self.weights(vectors)), y)
 
     def train_round(self) -> dict[str, float]:
-        """MPS epochs, then an angle update; returns the round's metrics."""
+        """MPS epochs, then an angle update; returns the round's metrics (``seconds``: the
+        round's wall time, so a run's total survives resumes in ``history``)."""
+        start = time.perf_counter()
         cfg = self.config
         if self.on_round_start is not None:
             self.on_round_start(self.round + 1)
@@ -242,7 +245,8 @@ class Trainer:
             self._update_angles()
         self.round += 1
         metrics = {"round": self.round, "train_loss": float(np.mean(losses)),
-                   "test_accuracy": self.test_accuracy()}
+                   "test_accuracy": self.test_accuracy(),
+                   "seconds": time.perf_counter() - start}
         self.history.append(metrics)
         return metrics
 

@@ -98,3 +98,54 @@ def adopt(previous: Path, folder: Path) -> None:
         for source in [*checkpoints, store]:
             if source.is_file():
                 shutil.copy2(source, folder / source.name)
+
+
+def resumed_metrics(folder: Path) -> tuple[dict, list[str]]:
+    """The run's ``metrics.json`` with the rounds of the runs it resumed put back in front.
+
+    A resumed run is a new Sacred run that logs only what it computes; its earlier rounds
+    are in the ``metrics.json`` of the run named by ``info.json``'s ``resumed_from`` (and so
+    on back). For each metric, the earlier run's steps before the later run's first step are
+    prepended (a step redone after the checkpoint keeps the later value).
+
+    Returns:
+        The merged metrics (empty if the run has none) and the earlier runs that could not be
+        found (their rounds are missing from the merge).
+    """
+    metrics = _read_json(folder / "metrics.json") or {}
+    missing: list[str] = []
+    seen = {folder.resolve()}
+    current = folder
+    while (earlier_name := (_read_json(current / "info.json") or {}).get("resumed_from")):
+        earlier = _locate(str(earlier_name), current)
+        if earlier is None or earlier.resolve() in seen:
+            if earlier is None:
+                missing.append(str(earlier_name))
+            break
+        seen.add(earlier.resolve())
+        for name, before in (_read_json(earlier / "metrics.json") or {}).items():
+            later = metrics.get(name, {"steps": [], "values": [], "timestamps": []})
+            first = min(later["steps"], default=float("inf"))
+            keep = [i for i, step in enumerate(before["steps"]) if step < first]
+            metrics[name] = {key: [before[key][i] for i in keep] + list(later.get(key, []))
+                             for key in ("steps", "values", "timestamps")}
+        current = earlier
+    return metrics, missing
+
+
+def _locate(recorded: str, folder: Path) -> Path | None:
+    """A recorded run path: as written (absolute, or relative to where that run was started,
+    which was at or above its runs directory), else relative to each folder above ``folder``."""
+    path = Path(recorded)
+    for candidate in [path, *(ancestor / path for ancestor in folder.resolve().parents)]:
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None

@@ -107,6 +107,7 @@ def test_a_killed_run_resumes_to_the_same_final_weights(data, tmp_path, method):
     history = Trainer(resumed, get_backend("exact"), config, data).fit(seed=4,
                                                                        checkpoint=checkpoint)
     assert [m["round"] for m in history] == [1, 2, 3]
+    assert all(m["seconds"] > 0 for m in history)  # round 1's time came with the checkpoint
     assert sorted(whole.state_dict()) == sorted(resumed.state_dict())
     assert not any(name.startswith("target") for name in whole.state_dict())
     for name, tensor in whole.state_dict().items():

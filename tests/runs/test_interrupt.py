@@ -56,6 +56,14 @@ def test_sigterm_is_recorded_as_interrupted_and_resume_finishes_the_run(family, 
                               text=True, timeout=300)
     assert straight.returncode == 0, straight.stderr[-2000:]
     assert rows(runs / family / "2", ignore) == rows(runs / family / "3", ignore)
+    # the resumed run logged only its own rounds; shipped, it has the whole curve
+    shipped = tmp_path / "shipped"
+    assert subprocess.run([*QNN, "runs", "--runs-dir", str(runs), "ship", f"{family}/2",
+                           str(shipped)], cwd=tmp_path, capture_output=True).returncode == 0
+    whole = json.loads((runs / family / "3" / "metrics.json").read_text())
+    assert {name: m["steps"] for name, m in json.loads(
+        (shipped / "metrics.json").read_text()).items()} == {
+        name: m["steps"] for name, m in whole.items()}
 
 
 def test_qnn_run_and_a_slurm_task_go_through_the_same_launcher(tmp_path, monkeypatch):
