@@ -116,6 +116,9 @@ def published_columns(summary):
         qt_above_pts=pd.Series(gap, index=summary.index).where(regime))
 
 
+METHOD_NAMES = {"quantum_train": "Quantum-Train", "classical": "classical CNN",
+                "weight_sharing": "weight sharing", "pruning": "magnitude pruning"}
+
 # %% [markdown]
 # ## Test accuracy and trained parameters vs bond dimension χ; the table behind them
 
@@ -126,6 +129,10 @@ with SETTINGS.figure("dqnn_chi_sweep") as figure:
         Request("dqnn", "paper_chi_sweep paper_meshes"), Request("dqnn", "baselines"),
         Request("dqnn", "baselines paper_counts"), optional=True)
     selections = [s for s in (sweep, meshes, baselines, paper_sized) if s]
+    # what each set of runs is, beside its (possibly lettered) name
+    roles = {qp.short_name(figure.drawn, s): role for s, role in (
+        (sweep, "TBI QPUs"), (meshes, "published meshes"), (baselines, "sized at our count"),
+        (paper_sized, "sized at the paper's count")) if s}
     summary = pd.concat([chi_summary(figure, s) for s in selections], ignore_index=True)
     series = list(dict.fromkeys(zip(summary["shown"], summary["method"], strict=True)))
     styles = qp.series_styles(series)
@@ -134,7 +141,8 @@ with SETTINGS.figure("dqnn_chi_sweep") as figure:
     for i, key in enumerate(series):
         part = summary[(summary["shown"] == key[0]) & (summary["method"] == key[1])]
         x = qp.dodge(part["bond_dim"], i, len(series))
-        label = f"{key[1]} ({key[0]})"
+        role = "" if key[1] == "classical" else f", {roles[key[0]]}"  # the CNN is not sized
+        label = f"{METHOD_NAMES.get(key[1], key[1])}{role} ({key[0]})"
         qp.errorbars(accuracy, x, part["test_accuracy_pct_mean"], part["test_accuracy_pct_std"],
                      label=label, **styles[key])
         parameters.plot(x, part["n_total_mean"], label=label, **styles[key])
