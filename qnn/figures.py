@@ -335,11 +335,64 @@ def results_page(specs: Sequence[FigureSpec], results: Mapping[str, FigureResult
                   ""]
         if result.status != "drawn":
             continue
+        lines += [_runs_table(result.runs), ""] if result.runs else []
         for path in result.files:
             if path.suffix == ".png":
                 lines += [f"![{spec.id}]({path.name})", ""]
             elif path.suffix == ".md" and path.is_file():
                 lines += [path.read_text().strip(), ""]
+    return "\n".join(lines)
+
+
+def run_command(folder: Path) -> str:
+    """The ``qnn run`` command line that repeats the run in ``folder`` (its named configs,
+    updates and seed, shell-quoted; a resume's bookkeeping left out)."""
+    import shlex
+
+    from .runs.catalog import describe_run, run_updates
+
+    row = describe_run(folder)
+    words = ["qnn", "run", row["family"], "with"]
+    words += [] if row["named_configs"] == "-" else row["named_configs"].split()
+    for key, value in sorted(run_updates(folder).items()):
+        words.append(shlex.quote(f"{key}={_literal(value)}"))
+    words.append(f"seed={row['seed']}")
+    return " ".join(words)
+
+
+def _literal(value: object) -> str:
+    """``value`` as the command line gives it back: a bare word for a plain string, JSON for
+    lists and mappings where that is also the Python literal (double quotes read better in
+    a shell), else Python's repr."""
+    import ast
+
+    if isinstance(value, str) and value.isidentifier():
+        return value
+    if isinstance(value, list | dict):
+        text = json.dumps(value)
+        try:
+            if ast.literal_eval(text) == value:
+                return text
+        except (ValueError, SyntaxError):
+            pass
+    return repr(value)
+
+
+def _runs_table(folders: Sequence[Path]) -> str:
+    """Markdown: each run drawn, the command that repeats it, and its wall time where it ran."""
+    from .runs.catalog import describe_run
+
+    lines = ["| run | command | wall time (where it ran) |", "|---|---|---|"]
+    for folder in folders:
+        row = describe_run(folder)
+        seconds = row["seconds"]
+        took = "–" if seconds is None else (f"{seconds / 60:.1f} min" if seconds >= 90
+                                            else f"{seconds:.0f} s")
+        info = folder / "info.json"
+        if seconds is not None and info.is_file() and "resumed_from" in json.loads(
+                info.read_text()):
+            took += " (its last part: it resumed an interrupted run)"
+        lines.append(f"| `{folder.name}` | `{run_command(folder)}` | {took} |")
     return "\n".join(lines)
 
 

@@ -4,6 +4,7 @@ pinned runs, byte-identical reruns, and the shared style's tables and helpers.""
 import hashlib
 import json
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -328,3 +329,26 @@ def test_every_shipped_reference_the_manifest_names_is_a_complete_run_record():
             assert (folder / file).is_file(), f"{folder / file} is missing"
         assert json.loads((folder / "run.json").read_text())["status"] == "COMPLETED", name
         assert name in (root / "README.md").read_text(), f"{name} is not in the README table"
+
+
+@pytest.mark.parametrize("shipped", ["bbs/table1-tsp-m10-19", "dqnn/chi5-autograd-r200-seed3",
+                                     "dqnn/ablations-r200-chi1-seed0-bits-only"])
+def test_the_results_page_gives_each_run_a_command_that_repeats_it(shipped):
+    import shlex
+
+    from qnn.figures import _runs_table, run_command
+    from qnn.runs.catalog import flatten, run_updates
+    from qnn.runs.families import load_family
+    from qnn.runs.launch import parse_words, read_run_meta
+
+    folder = Path(__file__).parents[2] / "data" / "reference" / shipped
+    words = shlex.split(run_command(folder))
+    assert words[:2] == ["qnn", "run"]
+    invocation = parse_words(load_family(words[2]).ex, words[3:])
+    meta = read_run_meta(folder)
+    assert list(invocation.named_configs) == meta["named_configs"]
+    assert flatten(invocation.config_updates) == {
+        **run_updates(folder), "seed": meta["config_updates"]["seed"]}
+    table = _runs_table([folder])
+    assert f"| `{folder.name}` | `{run_command(folder)}` |" in table
+    assert ("resumed an interrupted run" in table) == shipped.startswith("dqnn/")  # both were
