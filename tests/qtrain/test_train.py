@@ -175,3 +175,23 @@ def test_float32_network_follows_the_float64_one(data):
         # the generated weights stay float64 whatever the network's precision
         assert model.weights(exact_vectors(model)).dtype == torch.float64
     assert losses[1]["train_loss"] == pytest.approx(losses[0]["train_loss"], rel=1e-4)
+
+
+def test_eval_draws_averages_the_accuracy_over_fresh_draws_of_sampled_vectors(data):
+    from dataclasses import replace
+
+    config = TrainConfig(rounds=2, mps_epochs=2, angle_method="spsa", shots=50, lr_mps=1e-2)
+    trainer = Trainer(make_model(), get_backend("exact"), config, data)
+    trainer.fit(seed=3, progress=False)
+    state = trainer.rng.bit_generator.state
+    draws = [trainer.test_accuracy() for _ in range(4)]
+    assert len(set(draws)) > 1  # 50-shot vectors: each draw gives another network
+    trainer.rng.bit_generator.state = state
+    trainer.config = replace(config, eval_draws=4)
+    assert trainer.test_accuracy() == pytest.approx(np.mean(draws), abs=1e-12)
+    exact = Trainer(trainer.model, get_backend("exact"), TrainConfig(eval_draws=4), data)
+    exact.rng = np.random.default_rng(5)  # fixed vectors: one evaluation, nothing to average
+    assert exact.test_accuracy() == Trainer(trainer.model, get_backend("exact"),
+                                            TrainConfig(), data).test_accuracy()
+    with pytest.raises(ValueError, match=r"TrainConfig.eval_draws=0 must be a positive integer"):
+        TrainConfig(eval_draws=0)
