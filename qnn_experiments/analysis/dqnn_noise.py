@@ -47,6 +47,7 @@ from qnn.photonics import NoiseModel
 from qnn.qtrain.study import null_on_exact_vectors
 from qnn.runs.config_data import read_json_data
 from qnn.runs.tables import aggregate
+from qnn.stats import wilcoxon_p
 
 SETTINGS = notebook_settings()
 OUT = SETTINGS.out_dir
@@ -64,8 +65,27 @@ def level_name(noise):
 
 
 def vectors_name(config):
-    shots = config["train"].get("shots")
-    return "exact vectors" if shots is None else f"sampled, {shots:,} raw shots per vector"
+    shots, draws = config["train"].get("shots"), config["train"].get("eval_draws", 1)
+    if shots is None:
+        return "exact vectors"
+    # one draw of sampled vectors moves a model's test accuracy by ~10 points: say which
+    return f"sampled, {shots:,} raw shots per vector, test accuracy " + (
+        "of one draw" if draws == 1 else f"averaged over {draws} draws")
+
+
+def paired_p_values(rows):
+    """Per (vectors, runs, level): the two-sided Wilcoxon signed-rank p-value of the per-seed
+    accuracy differences from the noiseless level of the same runs (same seeds, data and
+    initialisation); NaN for the noiseless level itself."""
+    frame = pd.DataFrame(rows)
+    out = {}
+    for (vectors, runs), group in frame.groupby(["vectors", "runs"]):
+        pivot = group.pivot_table(index="seed", columns="level", values="test_accuracy")
+        for level in pivot.columns:
+            out[(vectors, runs, level)] = (
+                wilcoxon_p(list((pivot[level] - pivot["noiseless"]).dropna()))
+                if "noiseless" in pivot and level != "noiseless" else float("nan"))
+    return out
 
 
 def sweep_rows(selection):
@@ -90,8 +110,10 @@ def sweep_rows(selection):
 # %%
 with SETTINGS.figure("dqnn_noise") as figure:
     (sampled,) = figure.select(Request("dqnn", "noise_sweep_sampled"))
+    (averaged,) = figure.select(Request("dqnn", "noise_sweep_sampled",
+                                        {"train": {"eval_draws": 20}}), optional=True)
     (exact,) = figure.select(Request("dqnn", "noise_sweep"), optional=True)
-    selections = [s for s in (sampled, exact) if s]
+    selections = [s for s in (sampled, averaged, exact) if s]
     rows = [row for s in selections for row in sweep_rows(s)]
     summary = pd.DataFrame(aggregate(
         rows, by=("vectors", "runs", "level", "null_on_exact"),
@@ -141,14 +163,21 @@ with SETTINGS.figure("dqnn_noise") as figure:
               ncols=1, title=qp.caption(selections, qp.spread_note(summary["n"], "seeds"),
                                         *filter(None, [sampled_note])))
     qp.save(fig, OUT / "dqnn_noise.png")
-    table = summary.assign(postselected_shots=summary["postselected_shots_mean"].round())
+    p_values = paired_p_values(rows)
+    table = summary.assign(
+        postselected_shots=summary["postselected_shots_mean"].round(),
+        p_vs_noiseless=[p_values.get(key, float("nan")) for key in zip(
+            summary["vectors"], summary["runs"], summary["level"], strict=True)])
     qp.write_table(table[["runs", "vectors", "level", "null_on_exact", "postselected_shots",
-                          "n", "test_accuracy_pct_mean", "test_accuracy_pct_std"]],
+                          "n", "test_accuracy_pct_mean", "test_accuracy_pct_std",
+                          "p_vs_noiseless"]],
                    OUT / "dqnn_noise_table", caption=(
                        f"Quantum-Train test accuracy (%, {qp.SPREAD} over the n seeds) per "
                        f"noise level, on exact or sampled vectors. null_on_exact: the level "
                        f"leaves exact vectors' mean-scaled features unchanged (uniform loss, "
                        f"dark counts without loss); postselected_shots: expected shots per "
                        f"vector that land on the outcome list at the trained angles (mean "
-                       f"over the QPUs and seeds; sampled runs only). Runs: "
+                       f"over the QPUs and seeds; sampled runs only); p_vs_noiseless: "
+                       f"two-sided Wilcoxon signed-rank p of the per-seed differences from "
+                       f"the same runs' noiseless level (paired: same seeds). Runs: "
                        f"{'; '.join(s.label for s in selections)}."))
