@@ -42,14 +42,15 @@ CHANCE = 10.0  # % for ten balanced MNIST classes
 SHOWN = {"photonic": "photonic, angles by our COBYLA (20 evaluations a round)"}
 
 # %% [markdown]
-# ## Test accuracy vs χ per input mode at 20 rounds; the modes at the published 200 rounds
+# ## Test accuracy vs χ per input mode, one panel per training length; the table
 #
-# The sweep over χ ran at 20 rounds (3 seeds); its panel never mixes in a run of another
-# length. Where runs at the published 200 rounds exist (χ = 1 so far), a second panel sets
-# each mode beside the photonic values with autograd angles at the same 200 rounds.
+# The shipped sweep over χ ran at 20 rounds (3 seeds); runs at the published 200 rounds
+# (χ = 1 so far) get a panel of their own, beside the photonic values with autograd angles
+# at the same length and χ. A panel never mixes runs of different lengths.
 
 # %%
 R20 = {"train": {"rounds": 20}}
+AUTOGRAD = "photonic, angles by autograd"
 
 
 def quantum_train_rows(selection, inputs=None):
@@ -64,86 +65,74 @@ def summarise(rows):
                           accuracy_pct_std=100 * summary["test_accuracy_std"])
 
 
-def ordered(modes):
-    return [m for m in MODES if m in modes] + sorted(m for m in modes if m not in MODES)
+def length_panel(ablated, photonic):
+    """The ablation runs of one training length and, at the χ they cover, the photonic
+    runs with harder-trained angles of the same length (label -> selection)."""
+    rows = quantum_train_rows(ablated)
+    chis = {r["bond_dim"] for r in rows}
+    for label, selection in photonic.items():
+        if selection:
+            rows += [r for r in quantum_train_rows(selection, label) if r["bond_dim"] in chis]
+    return summarise(rows)
 
 
 with SETTINGS.figure("dqnn_ablations") as figure:
-    (runs,) = figure.select(Request("dqnn", "ablations", R20))
-    rows = quantum_train_rows(runs)
-    harder = {"photonic, angles by autograd": Request(
-                  "dqnn", "paper_chi_sweep", {"train": {"angle_method": "autograd", "rounds": 20}}),
-              "photonic, angles by the published COBYLA": Request(
-                  "dqnn", "paper_chi_sweep published_cobyla", R20)}
-    trained = []
-    for mode, selection in zip(harder, figure.select(*harder.values(), optional=True),
-                               strict=True):
-        if selection:
-            trained.append(selection)
-            rows += quantum_train_rows(selection, mode)
-    summary = summarise(rows)
-    full_runs = [s for s in figure.select(
+    short, published_cobyla, long, long_autograd = figure.select(
+        Request("dqnn", "ablations", R20),
+        Request("dqnn", "paper_chi_sweep published_cobyla", R20),
         Request("dqnn", "ablations"),
         Request("dqnn", "paper_chi_sweep", {"train": {"angle_method": "autograd"}}),
-        optional=True) if s]
-    full = None
-    if len(full_runs) == 2:  # the ablation modes and the photonic values, both at 200 rounds
-        ablated, photonic = full_runs
-        full = summarise(quantum_train_rows(ablated) + quantum_train_rows(
-            photonic, "photonic, angles by autograd"))
-        full = full[full["bond_dim"].isin(set(summarise(quantum_train_rows(ablated))
-                                              ["bond_dim"]))]
-    modes = ordered(set(summary["inputs"]) | (set() if full is None else set(full["inputs"])))
+        optional=True)
+    (short_autograd,) = figure.select(Request(
+        "dqnn", "paper_chi_sweep", {"train": {"angle_method": "autograd", "rounds": 20}}),
+        optional=True)
+    if not (short or long):  # nothing to draw: skip with the command that makes the runs
+        figure.select(Request("dqnn", "ablations"))
+    lengths = {}  # rounds -> summary
+    if short:
+        lengths[20] = length_panel(short, {
+            AUTOGRAD: short_autograd,
+            "photonic, angles by the published COBYLA": published_cobyla})
+    if long:
+        lengths[200] = length_panel(long, {AUTOGRAD: long_autograd})
+    selections = [s for s in (short, short_autograd, published_cobyla, long, long_autograd) if s]
+    modes = [m for m in MODES if any(m in set(t["inputs"]) for t in lengths.values())]
+    modes += sorted({m for t in lengths.values() for m in t["inputs"]} - set(modes))
     styles = qp.series_styles(modes)
-    fig, axes = qp.panels(1 if full is None else 2, width=qp.COLUMN if full is None else qp.PAGE,
-                          panel_height=2.2, legend_height=1.2)
-    ax = axes[0]
-    present = [m for m in modes if m in set(summary["inputs"])]
-    for i, mode in enumerate(present):
-        part = summary[summary["inputs"] == mode].sort_values("bond_dim")
-        qp.errorbars(ax, qp.dodge(part["bond_dim"], i, len(present), log=True),
-                     part["accuracy_pct_mean"], part["accuracy_pct_std"],
-                     label=SHOWN.get(mode, mode), **styles[mode])
-    shown = pd.Series(PUBLISHED_ABLATION)
-    shown = shown[shown.index.isin(summary["bond_dim"])]  # at the χ drawn here, undodged
-    ax.plot(shown.index, shown.values, linestyle="none", marker="o", markersize=7,
-            fillstyle="none", color="0.3", label="published ablation, as logged (arXiv 2505.08474)")
-    ax.set_xscale("log")  # χ = 1, 2, 4, 10: doublings, evenly spaced
-    qp.log_ticks(ax, summary["bond_dim"])
-    ax.set_xlabel("MPS bond dimension χ")
-    ax.set_title("20 rounds", fontsize="medium")
-    if full is not None:
-        right = axes[1]
-        order = [m for m in modes if m in set(full["inputs"])]
-        for k, mode in enumerate(order):
-            part = full[full["inputs"] == mode]
-            qp.errorbars(right, [k] * len(part), part["accuracy_pct_mean"],
-                         part["accuracy_pct_std"], **styles[mode])
-            for _, row in part.iterrows():
-                right.annotate(f"n = {row['n']}", (k, row["accuracy_pct_mean"]),
-                               textcoords="offset points", xytext=(6, 0), va="center",
-                               fontsize="x-small")
-            published = part["bond_dim"].map(PUBLISHED_ABLATION).dropna()
-            if mode == "published_ablation" and len(published):
-                right.plot([k] * len(published), published, linestyle="none", marker="o",
-                           markersize=7, fillstyle="none", color="0.3")
-        right.set_xticks(range(len(order)), [m.replace(", angles by ", "\n(angles by ")
-                                             + (")" if ", angles by " in m else "")
-                                             for m in order],
-                         rotation=25, ha="right", fontsize="small")
-        right.set_xlim(-0.5, len(order) - 0.3)
-        chis = ", ".join(str(c) for c in sorted(set(full["bond_dim"])))
-        right.set_title(f"the published 200 rounds, χ = {chis}", fontsize="medium")
-    for panel in axes:
-        panel.axhline(CHANCE, color="0.5", linewidth=0.8, linestyle=":",
-                      label="chance (10 classes)" if panel is ax else None)
-        panel.set_ylabel("test accuracy (%)")
-    counts = list(summary["n"]) + ([] if full is None else list(full["n"]))
-    qp.legend(fig, (ax,), ncols=2, title=qp.caption(
-        [runs, *trained, *full_runs], qp.spread_note(counts, "seeds")))
+    fig, axes = qp.panels(len(lengths), width=qp.COLUMN if len(lengths) == 1 else qp.PAGE,
+                          panel_height=2.2, legend_height=1.2, sharey=True)
+    drawn = set()
+    for ax, (rounds, summary) in zip(axes, lengths.items(), strict=True):
+        present = [m for m in modes if m in set(summary["inputs"])]
+        for i, mode in enumerate(present):
+            part = summary[summary["inputs"] == mode].sort_values("bond_dim")
+            qp.errorbars(ax, qp.dodge(part["bond_dim"], i, len(present), log=True),
+                         part["accuracy_pct_mean"], part["accuracy_pct_std"],
+                         label=None if mode in drawn else SHOWN.get(mode, mode), **styles[mode])
+            drawn.add(mode)
+            for x, y, n in zip(qp.dodge(part["bond_dim"], i, len(present), log=True),
+                               part["accuracy_pct_mean"], part["n"], strict=True):
+                if n == 1:  # a single seed: no bar, so say so at the point
+                    ax.annotate("n = 1", (x, y), textcoords="offset points", xytext=(5, 3),
+                                fontsize="x-small")
+        shown = pd.Series(PUBLISHED_ABLATION)
+        shown = shown[shown.index.isin(summary["bond_dim"])]  # at the χ drawn here, undodged
+        ax.plot(shown.index, shown.values, linestyle="none", marker="o", markersize=7,
+                fillstyle="none", color="0.3", label=None if ax is not axes[0] else
+                "published ablation, as logged (arXiv 2505.08474)")
+        ax.axhline(CHANCE, color="0.5", linewidth=0.8, linestyle=":",
+                   label="chance (10 classes)" if ax is axes[0] else None)
+        ax.set_xscale("log")  # χ = 1, 2, 4, 10: doublings, evenly spaced
+        qp.log_ticks(ax, summary["bond_dim"])
+        ax.set_xlabel("MPS bond dimension χ")
+        ax.set_title(f"{rounds} rounds" + (" (the published length)" if rounds == 200 else ""),
+                     fontsize="medium")
+    axes[0].set_ylabel("test accuracy (%)")
+    counts = [n for t in lengths.values() for n in t["n"]]
+    qp.legend(fig, axes, ncols=2, title=qp.caption(
+        selections, qp.spread_note(counts, "seeds")))
     qp.save(fig, OUT / "dqnn_ablations.png")
-    tables = [summary.assign(rounds=20)] + ([] if full is None else [full.assign(rounds=200)])
-    table = pd.concat(tables, ignore_index=True)
+    table = pd.concat([t.assign(rounds=r) for r, t in lengths.items()], ignore_index=True)
     table = table.assign(  # the runs are named in the caption
         published_pct=table["bond_dim"].map(PUBLISHED_ABLATION).where(
             table["inputs"] == "published_ablation"))
@@ -155,4 +144,4 @@ with SETTINGS.figure("dqnn_ablations") as figure:
                        f"Test accuracy (%, {qp.SPREAD} over the n seeds) per training length, "
                        f"input mode and MPS bond dimension, and the published code's logged "
                        f"ablation (its length not stated with the log). "
-                       f"Runs: {'; '.join(s.label for s in [runs, *trained, *full_runs])}."))
+                       f"Runs: {'; '.join(s.label for s in selections)}."))
