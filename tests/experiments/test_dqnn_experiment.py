@@ -107,6 +107,10 @@ def test_noise_figure_draws_the_sampled_sweep_with_labelled_error_bars(sampled_r
                  "--only", "dqnn_noise"]) == 0
     table = pd.read_csv(out / "dqnn_noise_table.csv").set_index("level")
     assert table.loc["transmission=0.5", "postselected_shots"] == 125
-    assert table.loc["noiseless", "vectors"] == "sampled, 1,000 raw shots per vector"
+    assert table.loc["noiseless", "vectors"] == (
+        "sampled, 1,000 raw shots per vector, test accuracy of one draw")
+    # paired against the same runs' noiseless level: none for that level itself
+    assert pd.isna(table.loc["noiseless", "p_vs_noiseless"])
+    assert table.drop(index="noiseless")["p_vs_noiseless"].between(0, 1).all()
     assert "null_on_exact: the level leaves exact vectors" in (
         out / "dqnn_noise_table.md").read_text()
