@@ -344,14 +344,15 @@ def results_page(specs: Sequence[FigureSpec], results: Mapping[str, FigureResult
     return "\n".join(lines)
 
 
-def run_command(folder: Path) -> str:
+def run_command(folder: Path, row: Mapping[str, Any] | None = None) -> str:
     """The ``qnn run`` command line that repeats the run in ``folder`` (its named configs,
-    updates and seed, shell-quoted; a resume's bookkeeping left out)."""
+    updates and seed, shell-quoted; a resume's bookkeeping left out). ``row``: the folder's
+    :func:`~qnn.runs.catalog.describe_run` row, where the caller has it already."""
     import shlex
 
     from .runs.catalog import describe_run, run_updates
 
-    row = describe_run(folder)
+    row = describe_run(folder) if row is None else row
     words = ["qnn", "run", row["family"], "with"]
     words += [] if row["named_configs"] == "-" else row["named_configs"].split()
     for key, value in sorted(run_updates(folder).items()):
@@ -381,6 +382,7 @@ def _literal(value: object) -> str:
 def _runs_table(folders: Sequence[Path]) -> str:
     """Markdown: each run drawn, the command that repeats it, and its wall time where it ran."""
     from .runs.catalog import describe_run
+    from .runs.config_data import read_json_mapping
 
     lines = ["| run | command | wall time (where it ran) |", "|---|---|---|"]
     for folder in folders:
@@ -388,11 +390,9 @@ def _runs_table(folders: Sequence[Path]) -> str:
         seconds = row["seconds"]
         took = "–" if seconds is None else (f"{seconds / 60:.1f} min" if seconds >= 90
                                             else f"{seconds:.0f} s")
-        info = folder / "info.json"
-        if seconds is not None and info.is_file() and "resumed_from" in json.loads(
-                info.read_text()):
+        if seconds is not None and "resumed_from" in read_json_mapping(folder / "info.json"):
             took += " (its last part: it resumed an interrupted run)"
-        lines.append(f"| `{folder.name}` | `{run_command(folder)}` | {took} |")
+        lines.append(f"| `{folder.name}` | `{run_command(folder, row)}` | {took} |")
     return "\n".join(lines)
 
 

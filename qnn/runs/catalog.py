@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from ..errors import ConfigError
-from .config_data import read_json_data
+from .config_data import read_json_mapping
 from .folder import CONFIG_FILE, RESULTS_FILE, RUN_FILE, settle_status
 
 COLUMNS = ["family", "id", "status", "named_configs", "overrides", "seed", "started",
@@ -44,7 +44,7 @@ def catalog(root: str | Path = "runs") -> pd.DataFrame:
 def run_updates(folder: Path) -> dict[str, Any]:
     """The config updates a run was started with (``qnn run … with k=v``), flattened to
     dotted keys, without the ``seed`` and a resume's ``store.resume_from``."""
-    meta = _read(folder / RUN_FILE).get("meta") or {}
+    meta = read_json_mapping(folder / RUN_FILE).get("meta") or {}
     updates = flatten(meta.get("config_updates") or {})
     return {k: v for k, v in updates.items() if k not in ("seed", "store.resume_from")}
 
@@ -52,8 +52,8 @@ def run_updates(folder: Path) -> dict[str, Any]:
 def describe_run(folder: Path) -> dict[str, Any]:
     """The catalogue row of one run folder (settling a dead RUNNING run to INTERRUPTED)."""
     status = settle_status(folder)
-    run = _read(folder / RUN_FILE)
-    config = _read(folder / CONFIG_FILE)
+    run = read_json_mapping(folder / RUN_FILE)
+    config = read_json_mapping(folder / CONFIG_FILE)
     meta = run.get("meta") or {}
     updates = run_updates(folder)
     start, stop = _time(run.get("start_time")), _time(run.get("stop_time") or run.get("heartbeat"))
@@ -72,7 +72,7 @@ def describe_run(folder: Path) -> dict[str, Any]:
 
 def task_table(folder: str | Path, table: str = "tasks") -> pd.DataFrame:
     """One results table of a run (``tasks``: a row per task; ``summary``) as a DataFrame."""
-    results = _read(Path(folder) / RESULTS_FILE)
+    results = read_json_mapping(Path(folder) / RESULTS_FILE)
     if table not in results:
         raise ConfigError(f"{folder}: no {table!r} table in {RESULTS_FILE} (did the run finish?)")
     return pd.DataFrame(results[table])
@@ -80,7 +80,7 @@ def task_table(folder: str | Path, table: str = "tasks") -> pd.DataFrame:
 
 def headline(folder: Path, family: str | None) -> str:
     """The family's headline metric over the run's main method, e.g. ``success 0.83 (n=10)``."""
-    results = _read(folder / RESULTS_FILE)
+    results = read_json_mapping(folder / RESULTS_FILE)
     if not results.get("tasks") or family is None:
         return "-"
     from .families import family_names, load_family
@@ -122,14 +122,6 @@ def flatten(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 def _cell(value: Any) -> Any:
     """Lists and mappings as compact JSON text, so every cell is hashable and printable."""
     return json.dumps(value) if isinstance(value, list | dict) else value
-
-
-def _read(file: Path) -> dict[str, Any]:
-    try:
-        data = read_json_data(file)
-    except (OSError, ConfigError):
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def _time(text: str | None) -> datetime | None:

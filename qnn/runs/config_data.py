@@ -53,6 +53,16 @@ def read_json_data(path: str | Path) -> Any:
     return refuse_code(data, str(path))
 
 
+def read_json_mapping(path: str | Path) -> dict[str, Any]:
+    """A run record's top-level mapping as plain data (``run.json``, ``info.json``,
+    ``metrics.json``, ...); ``{}`` when the file is missing, unreadable or not a mapping."""
+    try:
+        data = read_json_data(path)
+    except (OSError, ConfigError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
 def read_config_file(path: str | Path) -> dict[str, Any]:
     """A config file named on the command line (``with FILE``): JSON or TOML, as a dict.
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from ..store import verify_store
+from .config_data import read_json_mapping
 
 RUN_FILE = "run.json"
 CONFIG_FILE = "config.json"
@@ -112,18 +113,18 @@ def resumed_metrics(folder: Path) -> tuple[dict, list[str]]:
         The merged metrics (empty if the run has none) and the earlier runs that could not be
         found (their rounds are missing from the merge).
     """
-    metrics = _read_json(folder / "metrics.json") or {}
+    metrics = read_json_mapping(folder / "metrics.json")
     missing: list[str] = []
     seen = {folder.resolve()}
     current = folder
-    while (earlier_name := (_read_json(current / "info.json") or {}).get("resumed_from")):
+    while (earlier_name := read_json_mapping(current / "info.json").get("resumed_from")):
         earlier = _locate(str(earlier_name), current)
         if earlier is None or earlier.resolve() in seen:
             if earlier is None:
                 missing.append(str(earlier_name))
             break
         seen.add(earlier.resolve())
-        for name, before in (_read_json(earlier / "metrics.json") or {}).items():
+        for name, before in read_json_mapping(earlier / "metrics.json").items():
             later = metrics.get(name, {"steps": [], "values": [], "timestamps": []})
             first = min(later["steps"], default=float("inf"))
             keep = [i for i, step in enumerate(before["steps"]) if step < first]
@@ -141,11 +142,3 @@ def _locate(recorded: str, folder: Path) -> Path | None:
         if candidate.is_dir():
             return candidate
     return None
-
-
-def _read_json(path: Path) -> dict | None:
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None

@@ -30,6 +30,7 @@ from .config_data import (
     parse_value,
     read_config_file,
     read_json_data,
+    read_json_mapping,
 )
 from .folder import CONFIG_FILE, RUN_FILE, STORE_FILE, settle_status
 from .study import RUN_KEYS, Study
@@ -93,21 +94,13 @@ def read_run_config(folder: str | Path) -> dict[str, Any]:
 
 def read_run_meta(folder: str | Path) -> dict[str, Any]:
     """Sacred's ``meta`` of a run (command, named configs, updates), ``{}`` if unreadable."""
-    try:
-        run = read_json_data(Path(folder) / RUN_FILE)
-    except (OSError, ConfigError):
-        return {}
-    meta = run.get("meta") if isinstance(run, dict) else None
+    meta = read_json_mapping(Path(folder) / RUN_FILE).get("meta")
     return meta if isinstance(meta, dict) else {}
 
 
 def recorded_family(folder: str | Path) -> str | None:
     """The family (Sacred experiment name) a run folder's ``run.json`` records, else ``None``."""
-    try:
-        run = read_json_data(Path(folder) / RUN_FILE)
-    except (OSError, ConfigError):
-        return None
-    experiment = run.get("experiment") if isinstance(run, dict) else None
+    experiment = read_json_mapping(Path(folder) / RUN_FILE).get("experiment")
     name = experiment.get("name") if isinstance(experiment, dict) else None
     return name if isinstance(name, str) else None
 

@@ -191,7 +191,11 @@ def test_eval_draws_averages_the_accuracy_over_fresh_draws_of_sampled_vectors(da
     assert trainer.test_accuracy() == pytest.approx(np.mean(draws), abs=1e-12)
     exact = Trainer(trainer.model, get_backend("exact"), TrainConfig(eval_draws=4), data)
     exact.rng = np.random.default_rng(5)  # fixed vectors: one evaluation, nothing to average
+    evaluations = []
+    vectors = exact.vectors
+    exact.vectors = lambda **kw: evaluations.append(kw) or vectors(**kw)
     assert exact.test_accuracy() == Trainer(trainer.model, get_backend("exact"),
                                             TrainConfig(), data).test_accuracy()
+    assert len(evaluations) == 1
     with pytest.raises(ValueError, match=r"TrainConfig.eval_draws=0 must be a positive integer"):
         TrainConfig(eval_draws=0)
