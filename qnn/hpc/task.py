@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 from pathlib import Path
 
@@ -32,11 +31,21 @@ def run_task(sweep_dir: str, task: int, position: int, submission: str,
     Raises:
         RuntimeError: the run did not complete (its run.json says why).
     """
+    from qnn.interrupts import sigterm_interrupts
+
+    # scancel and the time limit send SIGTERM (SIGKILL follows KillWait seconds later), which
+    # submitit ignores: as an interrupt, Sacred records the run as INTERRUPTED and its
+    # checkpoint stays, where it would otherwise die mid-write, still RUNNING.
+    with sigterm_interrupts():
+        return _run_task(sweep_dir, task, position, submission, resume_from)
+
+
+def _run_task(sweep_dir: str, task: int, position: int, submission: str,
+              resume_from: str) -> str:
     from qnn.store.locking import apply_locking_environment
 
     from .sweep import Sweep
 
-    _interrupt_on_sigterm()
     sweep = Sweep.load(sweep_dir)
     # Before anything opens an HDF5 file: HDF5 reads the variable when it opens files.
     locking = apply_locking_environment(sweep.folder, sweep.cluster.hdf5_locking)
@@ -56,19 +65,6 @@ def run_task(sweep_dir: str, task: int, position: int, submission: str,
         raise RuntimeError(f"sweep {sweep.name} task {task} (run {run_id}) did not complete; "
                            f"see {sweep.run_folder(run_id)}")
     return run_id
-
-
-def _interrupt_on_sigterm() -> None:
-    """scancel and the time limit send SIGTERM, then SIGKILL ``KillWait`` seconds later.
-    submitit ignores SIGTERM; we turn it into a KeyboardInterrupt so that Sacred records the
-    run as INTERRUPTED (and the checkpoint stays) instead of dying mid-write as RUNNING."""
-
-    def interrupt(signum, frame):
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # one interrupt (see sigterm_interrupts)
-        raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}: job cancelled or out "
-                                "of time")
-
-    signal.signal(signal.SIGTERM, interrupt)
 
 
 def _hold_qpus(sweep, run_id: str):

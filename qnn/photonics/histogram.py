@@ -178,7 +178,13 @@ def _canonical(patterns: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np
     patterns, counts = patterns[keep], counts[keep]
     if patterns.shape[0] == 0:
         return patterns.copy(), counts.copy()
-    unique, inverse = np.unique(patterns, axis=0, return_inverse=True)
-    merged = np.zeros(unique.shape[0], dtype=np.int64)
-    np.add.at(merged, inverse.ravel(), counts)
-    return unique, merged
+    # Sort rows (column 0 most significant), then merge runs of equal neighbours. Not
+    # np.unique(axis=0): it compares rows as structured scalars, and numpy reported a Ctrl-C
+    # or SIGTERM arriving there as "TypeError: Cannot compare structured arrays" (a BBS run
+    # ended FAILED, not INTERRUPTED); it is also slower (benchmarks/histogram.py).
+    order = np.lexsort(patterns.T[::-1])
+    patterns, counts = patterns[order], counts[order]
+    starts = np.ones(patterns.shape[0], dtype=bool)
+    starts[1:] = (patterns[1:] != patterns[:-1]).any(axis=1)
+    first = np.flatnonzero(starts)
+    return patterns[first], np.add.reduceat(counts, first)

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import contextlib
 import json
-import signal
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from ..interrupts import sigterm_interrupts
 from ..store import verify_store
 from .config_data import (
     CODE_SUFFIXES,
@@ -264,26 +264,3 @@ def package_versions() -> dict[str, str]:
         with contextlib.suppress(PackageNotFoundError):
             out[name] = version(name)
     return out
-
-
-@contextlib.contextmanager
-def sigterm_interrupts() -> Iterator[None]:
-    """Within the block SIGTERM raises KeyboardInterrupt (``kill``, Slurm's scancel and time
-    limit send it), so the run is recorded as INTERRUPTED and its checkpoint kept."""
-
-    def interrupt(signum: int, frame: object) -> None:
-        # One interrupt: Slurm signals the job step and srun forwards the signal too, and a
-        # second KeyboardInterrupt would break off Sacred's recording of the first. SIGKILL
-        # still follows KillWait seconds later if the run does not end.
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
-
-    try:
-        previous = signal.signal(signal.SIGTERM, interrupt)
-    except ValueError:  # not the main thread: signals cannot be handled here
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)

@@ -28,6 +28,7 @@ import numpy as np
 from torch import Tensor
 
 from qnn.errors import StoreError
+from qnn.interrupts import signals_held
 from qnn.photonics.histogram import Histogram
 
 from .attrs import encode_attrs, read_attrs, read_circuit, update_attrs
@@ -217,27 +218,31 @@ class RunStore:
     def set_attrs(self, **attrs: object) -> None:
         """Add run-level attributes to the root group (same rules as entry attributes)."""
         self._check_writable()
-        update_attrs(self._file, encode_attrs(attrs, reserved=PROVENANCE_KEYS | {"schema"}))
-        self._file.flush()
+        encoded = encode_attrs(attrs, reserved=PROVENANCE_KEYS | {"schema"})
+        with signals_held():
+            update_attrs(self._file, encoded)
+            self._file.flush()
 
     # -- writing -------------------------------------------------------------------------
 
     def _put(self, name: str, overwrite: bool, write: Callable[[h5py.Group], None]) -> None:
         """Write (and seal) into a temporary group, then move it to ``name``, list it in the
-        manifest and flush."""
+        manifest and flush. Ctrl-C and SIGTERM wait for the put to end: one between the move
+        and the manifest line left a manifest that no reader can parse."""
         self._check_writable()
         name = _check_name(name)
         self._check_free(name, overwrite)
         tmp = f"{TMP_GROUP}/{uuid4().hex}"
-        try:
-            group = self._file.create_group(tmp)
-            write(group)
-            digest = str(group.attrs[DIGEST])
-        except BaseException:
-            with contextlib.suppress(OSError, KeyError):
-                del self._file[tmp]
-            raise
-        self._commit(tmp, name, digest)
+        with signals_held():
+            try:
+                group = self._file.create_group(tmp)
+                write(group)
+                digest = str(group.attrs[DIGEST])
+            except BaseException:
+                with contextlib.suppress(OSError, KeyError):
+                    del self._file[tmp]
+                raise
+            self._commit(tmp, name, digest)
 
     def _commit(self, tmp: str, name: str, digest: str) -> None:
         old = None

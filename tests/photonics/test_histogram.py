@@ -1,5 +1,7 @@
 """Histogram: canonical form, dict round trip, marginals."""
 
+import collections
+
 import numpy as np
 import pytest
 
@@ -46,3 +48,14 @@ def test_marginals():
 def test_bad_histograms_are_refused(args, match):
     with pytest.raises(ValueError, match=match):
         Histogram(*args)
+
+
+
+@pytest.mark.parametrize("n_modes", [1, 5, 30])
+def test_tallies_agree_with_counting_each_sample(n_modes):
+    rng = np.random.default_rng(n_modes)
+    samples = rng.integers(0, 3, size=(4000, n_modes))
+    expected = collections.Counter(map(tuple, samples.tolist()))
+    hist = Histogram.from_samples(samples)
+    assert hist.to_dict() == expected
+    assert [tuple(row) for row in hist.patterns.tolist()] == sorted(expected)

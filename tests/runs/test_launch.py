@@ -3,10 +3,8 @@ bad values are one clear line naming the key, and a rejected config leaves no ru
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -260,17 +258,3 @@ def test_resume_takes_the_family_from_the_run_and_refuses_another(tmp_path, caps
     assert f"no readable run.json names its family; give it: qnn run FAMILY --resume {run}" in err
     assert "Traceback" not in err
     assert sorted(p.name for p in (runs / "bbs").iterdir() if p.name != "_sources") == ["1"]
-
-
-def test_the_first_sigterm_interrupts_and_later_ones_let_the_run_record_its_end():
-    # Slurm's scancel signals the job step and srun forwards it: the second SIGTERM must not
-    # break off the handling of the first (the run would stay RUNNING, then be SIGKILLed)
-    from qnn.runs.launch import sigterm_interrupts
-
-    with sigterm_interrupts():
-        with pytest.raises(KeyboardInterrupt, match="SIGTERM"):
-            os.kill(os.getpid(), signal.SIGTERM)
-            time.sleep(1)  # the signal is handled between bytecodes, well within this
-        os.kill(os.getpid(), signal.SIGTERM)  # ignored while the run records its end
-        time.sleep(0.1)
-    assert signal.getsignal(signal.SIGTERM) is not signal.SIG_IGN  # restored afterwards

@@ -3,6 +3,7 @@
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
@@ -14,6 +15,7 @@ import torch
 
 import qnn.store.run as run_module
 from qnn.errors import StoreError
+from qnn.interrupts import sigterm_interrupts
 from qnn.photonics.circuit import TBICircuit
 from qnn.photonics.histogram import Histogram
 from qnn.store import (
@@ -192,6 +194,30 @@ def test_circuit_batches_over_64_kib_are_stored_in_new_and_appended_files(tmp_pa
     with RunStore(tmp_path / "run.h5", "r") as store:
         assert_same_circuit(store.get_circuit("update0"), circuit)
     assert verify_store(tmp_path / "run.h5").sealed == 1 + (opened == "a")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupt_between_moving_an_entry_and_listing_it_waits_for_the_put(
+        tmp_path, monkeypatch, signum):
+    # A put moves its entry into place, then grows the manifest and writes the entry's line
+    # into the new bytes. Ctrl-C or scancel's SIGTERM in between left zero bytes there: the
+    # interrupted run's file could no longer be read back or resumed ("the entry manifest is
+    # unreadable"). The interrupt now waits for the put, which is stored whole.
+    with RunStore(tmp_path / "run.h5", "w") as store:
+        store.put_histogram("first", Histogram.from_dict({(1, 0): 3}))
+        grow = h5py.Dataset.resize
+
+        def interrupted_after_growing(dataset, size, axis=None):
+            grow(dataset, size, axis)
+            signal.raise_signal(signum)  # Python runs the handler before this returns
+
+        monkeypatch.setattr(h5py.Dataset, "resize", interrupted_after_growing)
+        with sigterm_interrupts(), pytest.raises(KeyboardInterrupt):
+            store.put_histogram("second", Histogram.from_dict({(0, 1): 2}))
+        monkeypatch.undo()
+    assert verify_store(tmp_path / "run.h5").sealed == 2
+    with RunStore(tmp_path / "run.h5", "r") as store:
+        assert store.get_histogram("second").to_dict() == {(0, 1): 2}
 
 
 def test_read_circuit_without_circuit_names_the_group(tmp_path):
