@@ -25,8 +25,6 @@
 # (`paper_chi_sweep published_cobyla`, 1,000 evaluations a round).
 
 # %%
-import collections
-
 import pandas as pd
 
 from qnn import plotting as qp
@@ -107,7 +105,7 @@ with SETTINGS.figure("dqnn_ablations") as figure:
     drawn = set()
     for ax, (rounds, summary) in zip(axes, lengths.items(), strict=True):
         present = [m for m in modes if m in set(summary["inputs"])]
-        labelled = collections.Counter()  # "n = 1" labels per point drawn
+        labelled = []  # (χ, accuracy) of the "n = 1" labels drawn
         for i, mode in enumerate(present):
             part = summary[summary["inputs"] == mode].sort_values("bond_dim")
             qp.errorbars(ax, qp.dodge(part["bond_dim"], i, len(present), log=True),
@@ -117,11 +115,11 @@ with SETTINGS.figure("dqnn_ablations") as figure:
             for x, y, n in zip(qp.dodge(part["bond_dim"], i, len(present), log=True),
                                part["accuracy_pct_mean"], part["n"], strict=True):
                 if n == 1:  # a single seed: no bar, so say so at the point; stacked
-                    # where two modes reach the same accuracy at one χ
-                    spot = (round(x), round(y))
+                    # where two modes come within a few points of each other at one χ
+                    near = sum(1 for lx, ly in labelled if lx == round(x) and abs(ly - y) < 5)
                     ax.annotate("n = 1", (x, y), textcoords="offset points",
-                                xytext=(5, 3 + 8 * labelled[spot]), fontsize="x-small")
-                    labelled[spot] += 1
+                                xytext=(5, 3 + 8 * near), fontsize="x-small")
+                    labelled.append((round(x), y))
         shown = pd.Series(PUBLISHED_ABLATION)
         shown = shown[shown.index.isin(summary["bond_dim"])]  # at the χ drawn here, undodged
         ax.plot(shown.index, shown.values, linestyle="none", marker="o", markersize=7,
