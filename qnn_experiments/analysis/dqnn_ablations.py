@@ -45,7 +45,7 @@ SHOWN = {"photonic": "photonic, angles by our COBYLA (20 evaluations a round)"}
 # ## Test accuracy vs χ per input mode, one panel per training length; the table
 #
 # The shipped sweep over χ ran at 20 rounds (3 seeds). Runs at the published 200 rounds
-# (bits only and values redrawn at χ = 1, 2, 4, 10; the published ablation at χ = 1) get a
+# (bits only and values redrawn at χ = 1, 2, 4, 10; the published ablation at χ = 1, 4) get a
 # panel of their own, beside the photonic values with autograd angles at the same length
 # and χ. A panel never mixes runs of different lengths.
 
@@ -108,12 +108,11 @@ with SETTINGS.figure("dqnn_ablations") as figure:
         labelled = []  # (χ, accuracy) of the "n = 1" labels drawn
         for i, mode in enumerate(present):
             part = summary[summary["inputs"] == mode].sort_values("bond_dim")
-            qp.errorbars(ax, qp.dodge(part["bond_dim"], i, len(present), log=True),
-                         part["accuracy_pct_mean"], part["accuracy_pct_std"],
+            xs = qp.dodge(part["bond_dim"], i, len(present), log=True)
+            qp.errorbars(ax, xs, part["accuracy_pct_mean"], part["accuracy_pct_std"],
                          label=None if mode in drawn else SHOWN.get(mode, mode), **styles[mode])
             drawn.add(mode)
-            for x, y, n in zip(qp.dodge(part["bond_dim"], i, len(present), log=True),
-                               part["accuracy_pct_mean"], part["n"], strict=True):
+            for x, y, n in zip(xs, part["accuracy_pct_mean"], part["n"], strict=True):
                 if n == 1:  # a single seed: no bar, so say so at the point; stacked
                     # where two modes come within a few points of each other at one χ
                     near = sum(1 for lx, ly in labelled if lx == round(x) and abs(ly - y) < 5)
