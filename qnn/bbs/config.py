@@ -11,7 +11,7 @@ OPTIMIZERS = ("sgd", "adam")
 GRADIENTS = ("two_term_shift", "exact")
 FLIP_PARAMS = ("angle", "logit")
 SAMPLERS = ("boson", "random_clicks")
-FLIP_GRADIENTS = ("sampled", "closed_form")
+FLIP_GRADIENTS = ("sampled", "closed_form", "bit_differences")
 
 
 def _integer(name: str, value: object, low: int) -> int:
@@ -83,9 +83,16 @@ class BBSConfig:
             entropy in bits, in ``[0, 1]``), which pushes flips towards 0 or 1. ORCA's
             variant uses ``λ = 0.1`` with a one-sided ``−p ln p`` term instead.
         flip_gradient: how the flip gradient is estimated with ``gradient="two_term_shift"``.
-            ``"sampled"`` (the paper's): ``∂E/∂p_i = E[C(x | b_i = 1) − C(x | b_i = 0)]``
-            averaged over the update's candidates ``x = y XOR b`` with their sampled flips,
-            one extra cost difference per bit and candidate. ``"closed_form"``: autograd
+            ``"sampled"``: on a QUBO (``BBSSolver``) the paper's
+            ``∂E/∂p_i = E[C(x | b_i = 1) − C(x | b_i = 0)]`` averaged over the update's
+            candidates ``x = y XOR b`` with their sampled flips, one extra cost difference
+            per bit and candidate, read off the QUBO; on a black box (``BlackBoxSolver``),
+            where no difference is free, the score-function estimator over the scored
+            candidates, which costs no extra evaluation. ``"bit_differences"``: the paper's
+            estimator on a black box, paid for: both costs ``C(x | b_i = 1)`` and
+            ``C(x | b_i = 0)`` of every bit and unshifted candidate are evaluated, the
+            ``2m S`` strings per update that the paper's budget ``N S (2K + 2m + 1)``
+            counts (a QUBO's ``"sampled"`` is the same estimator). ``"closed_form"``: autograd
             through ``E_b C`` in closed form (no flip noise). Beware: for costs symmetric
             under ``x -> 1 − x`` (Max-Cut) ``p = 1/2`` is a stationary point of the exact
             objective, so ``"closed_form"`` (and ``gradient="exact"``) never leave the

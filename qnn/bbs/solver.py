@@ -63,6 +63,9 @@ class BBSSolver:
         sampler = self.sampler
         self.n_modes, self.n_tiles, self.n_bs = sampler.n_modes, sampler.n_tiles, sampler.n_bs
         self.loop_lengths, self.input_state = sampler.loop_lengths, sampler.input_state
+        if config.flip_gradient == "bit_differences":
+            raise ValueError("BBSConfig.flip_gradient='bit_differences' is the black-box form of "
+                             "'sampled': on a QUBO use 'sampled' (its flip differences are free)")
         if config.gradient == "exact":
             self._check_exact()
 

@@ -46,7 +46,7 @@ from ..problems import (
 from ..problems.knapsack import penalty_cost, penalty_optimum, slack_coefficients
 from ..problems.tsp import cities_for_bits, held_karp, random_tsp
 from ..runs.study import TaskContext
-from .blackbox import BatchCost, BlackBoxSolver, Proposal
+from .blackbox import BLACKBOX_FLIP_GRADIENTS, BatchCost, BlackBoxSolver, Proposal
 from .config import BBSConfig
 from .sampler import ClickSampler
 from .solver import BBSSolver
@@ -118,10 +118,15 @@ class StudySpec:
         if isinstance(self.bbs, dict):
             object.__setattr__(self, "bbs", BBSConfig.from_dict(self.bbs))
         blackbox = [p for p in self.problems if p in BLACKBOX_PROBLEMS]
-        for name, needed in (("gradient", "two_term_shift"), ("flip_gradient", "sampled")):
-            if blackbox and getattr(self.bbs, name) != needed:
+        qubos = [p for p in self.problems if p not in BLACKBOX_PROBLEMS]
+        for name, allowed in (("gradient", ("two_term_shift",)),
+                              ("flip_gradient", BLACKBOX_FLIP_GRADIENTS)):
+            if blackbox and getattr(self.bbs, name) not in allowed:
                 raise ValueError(f"bbs.{name}={getattr(self.bbs, name)!r}: the black-box "
-                                 f"families {blackbox} need {needed!r}")
+                                 f"families {blackbox} need one of {allowed}")
+        if qubos and self.bbs.flip_gradient == "bit_differences":
+            raise ValueError(f"bbs.flip_gradient='bit_differences': the QUBO families {qubos} "
+                             "read flip differences off the QUBO; use 'sampled'")
 
     def sizes_of(self, problem: str) -> tuple[int, ...]:
         """The sizes (bits) run for ``problem``."""
@@ -400,7 +405,9 @@ def _run_blackbox(task: Task, instance: BlackBoxInstance, spec: StudySpec,
     :class:`BlackBoxSolver` evaluates ``S (2K + 1)`` strings per update (``bbs_frozen`` too,
     see :func:`_run_blackbox_bbs`): its flip gradient reuses the scored candidates instead of
     ``2m S`` flip differences, so it runs more than ``N`` updates for the same budget
-    (``N (2K + 2m + 1) / (2K + 1)``, about 280 for N = 200 at 20-30 bits). The last update is
+    (``N (2K + 2m + 1) / (2K + 1)``, about 280 for N = 200 at 20-30 bits). With
+    ``bbs.flip_gradient="bit_differences"`` (the paper's estimator) it pays for those
+    differences and runs exactly ``N``. The last update is
     scored only up to the budget, unshifted candidates first; it updates the best string but
     not the parameters (nothing follows it), so every method spends exactly the budget.
     """
@@ -418,11 +425,13 @@ def _run_blackbox_bbs(task: Task, instance: BlackBoxInstance, spec: StudySpec,
                       rng: np.random.Generator, context: TaskContext, budget: int
                       ) -> tuple[np.ndarray, float, int, dict]:
     config = replace(spec.bbs, **BBS_METHODS[task.method])
-    if config.freeze_angles:
+    if config.freeze_angles and config.flip_gradient == "sampled":
         # Frozen angles sample no shifted sets. Rather than updates of S strings (~2K + 2m + 1
         # times as many updates as bbs, each an SGD step on the flips and an HDF5 entry), an
         # update scores as many strings as bbs's, S (2K + 1), all from the fixed circuit: the
         # same updates, flip steps and flip-gradient sample size, only the angles untrained.
+        # (With "bit_differences" an update keeps S candidates and their 2m S probes, as
+        # the paper's frozen variant would, and runs more updates on the same budget.)
         n_bs = ClickSampler(instance.n_bits, context.backend, spec.bbs).n_bs
         config = replace(config, shots=spec.bbs.shots * (2 * n_bs + 1))
     solver = BlackBoxSolver(instance.n_bits, context.backend, config)
