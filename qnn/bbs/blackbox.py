@@ -90,7 +90,8 @@ class BlackBoxSolver:
       strings per update, and the slopes' sample means are the gradient on ``p``.
 
     Each update evaluates ``S · (2 n_bs + 1)`` candidates (``S`` with frozen angles), plus
-    ``2n · S`` probes with ``"bit_differences"``, all of them eligible as the best. ``propose`` / ``update`` split a step for callers that
+    ``2n · S`` probes with ``"bit_differences"``, all of them eligible as the best.
+    ``propose`` / ``update`` split a step for callers that
     score candidates themselves (caching, budgets); ``step`` does both.
 
     With ``directions = k``, the angles are shifted together along ``k`` random ±1
@@ -103,7 +104,8 @@ class BlackBoxSolver:
         n_bits: length of a bitstring.
         backend: any :class:`Backend` (or ``QPUPool``).
         config: hyper-parameters; ``gradient`` must be ``"two_term_shift"`` and ``flip_gradient``
-            ``"sampled"`` or ``"bit_differences"`` (no closed form exists for a black box). ``None``: ``BBSConfig()``.
+            ``"sampled"`` or ``"bit_differences"`` (no closed form exists for a black box).
+            ``None``: ``BBSConfig()``.
         directions: ``None`` (the shift rule per beam splitter) or ``k >= 1``.
     """
 
