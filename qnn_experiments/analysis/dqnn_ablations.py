@@ -105,20 +105,18 @@ with SETTINGS.figure("dqnn_ablations") as figure:
     drawn = set()
     for ax, (rounds, summary) in zip(axes, lengths.items(), strict=True):
         present = [m for m in modes if m in set(summary["inputs"])]
-        labelled = []  # (χ, accuracy) of the "n = 1" labels drawn
         for i, mode in enumerate(present):
             part = summary[summary["inputs"] == mode].sort_values("bond_dim")
             xs = qp.dodge(part["bond_dim"], i, len(present), log=True)
             qp.errorbars(ax, xs, part["accuracy_pct_mean"], part["accuracy_pct_std"],
                          label=None if mode in drawn else SHOWN.get(mode, mode), **styles[mode])
             drawn.add(mode)
-            for x, y, n in zip(xs, part["accuracy_pct_mean"], part["n"], strict=True):
-                if n == 1:  # a single seed: no bar, so say so at the point; stacked
-                    # where two modes come within a few points of each other at one χ
-                    near = sum(1 for lx, ly in labelled if lx == round(x) and abs(ly - y) < 5)
-                    ax.annotate("n = 1", (x, y), textcoords="offset points",
-                                xytext=(5, 3 + 8 * near), fontsize="x-small")
-                    labelled.append((round(x), y))
+            # a single seed has no bar: its marker is hollow, so the missing bar is not
+            # read as a tiny spread (the legend's note says so)
+            single = part["n"].to_numpy() == 1
+            ax.plot(xs[single], part["accuracy_pct_mean"].to_numpy()[single], linestyle="none",
+                    marker=styles[mode]["marker"], markerfacecolor="white",
+                    markeredgecolor=styles[mode]["color"], zorder=3)
         shown = pd.Series(PUBLISHED_ABLATION)
         shown = shown[shown.index.isin(summary["bond_dim"])]  # at the χ drawn here, undodged
         ax.plot(shown.index, shown.values, linestyle="none", marker="o", markersize=7,
@@ -133,8 +131,10 @@ with SETTINGS.figure("dqnn_ablations") as figure:
                      fontsize="medium")
     axes[0].set_ylabel("test accuracy (%)")
     counts = [n for t in lengths.values() for n in t["n"]]
-    qp.legend(fig, axes, ncols=2, title=qp.caption(
-        selections, qp.spread_note(counts, "seeds")))
+    note = qp.spread_note(counts, "seeds")
+    if 1 in counts and max(counts) > 1:
+        note += "; hollow markers: n = 1, no bar"
+    qp.legend(fig, axes, ncols=2, title=qp.caption(selections, note))
     qp.save(fig, OUT / "dqnn_ablations.png")
     table = pd.concat([t.assign(rounds=r) for r, t in lengths.items()], ignore_index=True)
     table = table.assign(  # the runs are named in the caption
