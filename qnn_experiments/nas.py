@@ -71,8 +71,9 @@ def capacity():
     # images). Fitness is a cheap proxy: validation accuracy after ONE epoch on 1,000 images
     # (about 1 s per architecture on one core), not a converged training. 8 seeds, so the
     # paired Wilcoxon test can reach p < 0.05 (with 5 its smallest two-sided p is 1/16).
-    # At most 4 x 8 x 500 = 16,000 trainings (a seed's methods share its cache): about
-    # 5 CPU-hours at 1.1 s each.
+    # At most 4 x 8 x 500 = 16,000 trainings (a seed's methods share its cache). Seed 0
+    # took 52 min on 2 cores shared with three other runs; run it a seed at a time
+    # ('seeds=[S]'): runs of distinct seeds pool in the figure.
     label = "capacity"
     dataset = "mnist_small"
     seeds = [0, 1, 2, 3, 4, 5, 6, 7]

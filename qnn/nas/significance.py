@@ -72,6 +72,10 @@ def paired_tests(rows: Iterable[Mapping], *, reference: str = "photonic",
 def _verdict(reference: str, baseline: str, diffs: np.ndarray, p: float, alpha: float) -> str:
     if not len(diffs):
         return "no paired seeds"
+    smallest = min(1.0, 2 / 2 ** len(diffs))  # every difference of one sign
+    if smallest >= alpha:  # "no significant difference" would claim a test that cannot fail
+        return (f"too few seeds to test (n = {len(diffs)}: the smallest two-sided Wilcoxon p "
+                f"is {smallest:.3g})")
     if np.isnan(p) or p >= alpha:
         return f"no significant difference (Wilcoxon p >= {alpha:g})"
     better = reference if np.median(diffs) > 0 else baseline

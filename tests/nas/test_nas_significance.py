@@ -26,11 +26,20 @@ def test_six_seeds_all_better_reach_the_exact_wilcoxon_minimum():
     assert line.verdict == "photonic better (Wilcoxon p < 0.05)"
 
 
-def test_five_seeds_can_never_be_significant_by_wilcoxon():
+def test_five_seeds_can_never_be_significant_by_wilcoxon_and_the_verdict_says_so():
+    """Not "no significant difference": a test that cannot reach p < 0.05 found nothing."""
     (line,) = paired_tests(rows([0.1] * 5), metrics=("best_test",)).itertuples()
     assert line.wilcoxon_p == pytest.approx(2 / 2**5) and line.wilcoxon_p > 0.05
     assert math.isnan(line.ttest_p)  # constant differences: no t statistic
-    assert line.verdict.startswith("no significant difference")
+    assert line.verdict == ("too few seeds to test (n = 5: the smallest two-sided Wilcoxon p "
+                            "is 0.0625)")
+
+
+def test_six_seeds_of_mixed_sign_are_tested_and_not_significant():
+    (line,) = paired_tests(rows([0.01, -0.02, 0.03, -0.04, 0.05, 0.06]),
+                           metrics=("best_test",)).itertuples()
+    assert line.wilcoxon_p > 0.05
+    assert line.verdict == "no significant difference (Wilcoxon p >= 0.05)"
 
 
 def test_paired_t_test_matches_the_closed_form_for_two_degrees_of_freedom():
