@@ -471,9 +471,11 @@ def _sample_chunks(unitary, cols, uniforms, out):
     size = max(1, min(int(_CALL_WORK // per_sample),
                       math.ceil(n_samples / (_CHUNKS_PER_THREAD * n_threads))))
     pool = _executor(os.getpid(), n_threads)
-    jobs = [pool.submit(_sample_range, unitary, cols[a:a + size], uniforms[a:a + size], *shapes,
-                        out[a:a + size], stop) for a in range(0, n_samples, size)]
-    try:
+    jobs = []
+    try:  # Ctrl-C while submitting too: the chunks already submitted must see the flag
+        for a in range(0, n_samples, size):
+            jobs.append(pool.submit(_sample_range, unitary, cols[a:a + size],
+                                    uniforms[a:a + size], *shapes, out[a:a + size], stop))
         for job in jobs:
             job.result()
     except BaseException:  # KeyboardInterrupt above all: stop the workers before re-raising

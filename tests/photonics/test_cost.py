@@ -220,6 +220,30 @@ def test_clifford_sampling_stops_on_ctrl_c(n_photons, shots, env):
     assert elapsed < 5.0  # typically 0.5 s, process exit included; unstopped: minutes
 
 
+def test_ctrl_c_while_chunks_are_submitted_stops_those_already_running(monkeypatch):
+    """Ctrl-C can land while the calling thread is still submitting chunks (the cause of a
+    rare slow stop: the chunks already submitted ran to the end). Every submitted chunk
+    must see the stop flag, so the interrupt ends the sample at once whenever it lands."""
+    import qnn.photonics.clifford as clifford
+
+    submitted, done = [], clifford._executor(os.getpid(), 1).submit(lambda: None)
+
+    class InterruptedPool:
+        def submit(self, fn, *args):
+            if len(submitted) == 3:
+                raise KeyboardInterrupt
+            submitted.append(args[-1])  # the chunk's stop flag
+            return done
+
+    monkeypatch.setattr(clifford, "_executor", lambda pid, n: InterruptedPool())
+    monkeypatch.setattr(clifford.numba.config, "NUMBA_NUM_THREADS", 2)
+    n_modes, n_photons, shots = 40, 20, 400  # above one call's work: chunked
+    with pytest.raises(KeyboardInterrupt):
+        clifford.clifford_sample(np.fft.fft(np.eye(n_modes)) / np.sqrt(n_modes),
+                                 [1, 0] * n_photons, shots, rng=np.random.default_rng(0))
+    assert len(submitted) == 3 and all(flag[0] == 1 for flag in submitted)
+
+
 def test_slos_steps_run_in_calls_of_bounded_work_with_identical_results(monkeypatch):
     """Ctrl-C is handled between kernel calls: a step is split by output rows (and the
     adjoints by their rows), and every element is summed in the same order as in one call."""
