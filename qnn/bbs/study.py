@@ -430,8 +430,8 @@ def _run_blackbox_bbs(task: Task, instance: BlackBoxInstance, spec: StudySpec,
         # times as many updates as bbs, each an SGD step on the flips and an HDF5 entry), an
         # update scores as many strings as bbs's, S (2K + 1), all from the fixed circuit: the
         # same updates, flip steps and flip-gradient sample size, only the angles untrained.
-        # (With "bit_differences" an update keeps S candidates and their 2m S probes, as
-        # the paper's frozen variant would, and runs more updates on the same budget.)
+        # (With "bit_differences" an update keeps S candidates and their 2m S probes and
+        # runs more updates on the same budget.)
         n_bs = ClickSampler(instance.n_bits, context.backend, spec.bbs).n_bs
         config = replace(config, shots=spec.bbs.shots * (2 * n_bs + 1))
     solver = BlackBoxSolver(instance.n_bits, context.backend, config)
