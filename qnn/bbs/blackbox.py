@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import torch
@@ -58,7 +59,7 @@ class Proposal:
     directions: np.ndarray | None = None
     probes: np.ndarray | None = None
 
-    @property
+    @cached_property  # the caller scores it and update() reads it: concatenated once
     def bits(self) -> np.ndarray:
         """``(B · S [+ 2n · S], n)``: what the cost function scores, candidates in set order
         (the unshifted set first), then the probes."""

@@ -45,9 +45,9 @@ SHOWN = {"photonic": "photonic, angles by our COBYLA (20 evaluations a round)"}
 # ## Test accuracy vs χ per input mode, one panel per training length; the table
 #
 # The shipped sweep over χ ran at 20 rounds (3 seeds). Runs at the published 200 rounds
-# (bits only and values redrawn at χ = 1, 2, 4, 10; the published ablation at χ = 1, 4) get a
-# panel of their own, beside the photonic values with autograd angles at the same length
-# and χ. A panel never mixes runs of different lengths.
+# (every ablation mode at χ = 1, 2, 4, 10, one seed; bits only at χ = 1 three) get a panel
+# of their own, beside the photonic values with autograd angles at the same length and χ.
+# A panel never mixes runs of different lengths.
 
 # %%
 R20 = {"train": {"rounds": 20}}
