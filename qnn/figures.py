@@ -131,7 +131,7 @@ class FigureRuns:
         found, missing = [], []
         for request in requests:
             try:
-                found.append(self._claim(request, self._selection(request)))
+                found.append(self._claim(request, self._selection(request, optional)))
             except NoMatchingRuns as err:
                 found.append(None)
                 if optional:
@@ -154,10 +154,13 @@ class FigureRuns:
         return (f"no completed {families} runs under {self.settings.runs_dir} have the "
                 f"configs of {names}; make them with: {commands}")
 
-    def _selection(self, request: Request) -> Selection:
+    def _selection(self, request: Request, optional: bool) -> Selection:
         if self.settings.pinned:
+            # a required request draws the pinned runs whatever they were run with (so
+            # `--runs X` always draws X); an optional one only runs made with its configs
             return pinned_runs(self.settings.pinned, request.family,
-                               request.configs(self.settings.label), request.updates)
+                               request.configs(self.settings.label), request.updates,
+                               fall_back=not optional)
         from sacred.utils import NamedConfigNotFoundError
 
         try:

@@ -38,3 +38,13 @@ def mcnemar_p(only_a: int, only_b: int) -> float:
     one of the two solved (1 when there are none)."""
     discordant = only_a + only_b
     return float(stats.binomtest(only_a, discordant).pvalue) if discordant else 1.0
+
+
+def proportion_ci(successes: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    """Exact (Clopper–Pearson) two-sided interval for a success probability from ``successes``
+    of ``n`` trials: it never undercovers, and stays inside [0, 1] at 0 and n successes.
+    NaN for no trials."""
+    if n == 0:
+        return float("nan"), float("nan")
+    interval = stats.binomtest(int(successes), int(n)).proportion_ci(level, method="exact")
+    return float(interval.low), float(interval.high)

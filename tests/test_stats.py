@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from qnn.stats import mcnemar_p, paired_t_p, wilcoxon_p
+from qnn.stats import mcnemar_p, paired_t_p, proportion_ci, wilcoxon_p
 
 
 def test_wilcoxon_exact_values_and_edges():
@@ -25,3 +25,14 @@ def test_paired_t():
     assert paired_t_p([1.0, -1.0, 1.0, -1.0]) == pytest.approx(1.0)
     assert math.isnan(paired_t_p([0.5, 0.5, 0.5])) and math.isnan(paired_t_p([1.0]))
     assert paired_t_p([1.0, 1.1, 0.9, 1.05]) < 1e-3
+
+
+def test_proportion_ci_is_clopper_pearson():
+    # at 0 of n the upper end solves (1 - p)^n = alpha / 2; at n of n mirrored
+    low, high = proportion_ci(0, 10)
+    assert low == 0.0 and high == pytest.approx(1 - 0.025 ** (1 / 10))
+    low, high = proportion_ci(10, 10)
+    assert low == pytest.approx(0.025 ** (1 / 10)) and high == 1.0
+    low, high = proportion_ci(15, 30)  # symmetric about 1/2
+    assert low == pytest.approx(1 - high) and low < 0.5 < high
+    assert all(math.isnan(end) for end in proportion_ci(0, 0))

@@ -121,16 +121,18 @@ def select_runs(runs_dir: str | Path, family: str, named_configs: Sequence[str] 
 
 def pinned_runs(folders: Sequence[str | Path], family: str,
                 named_configs: Sequence[str] = (),
-                updates: Mapping[str, Any] | None = None) -> Selection:
+                updates: Mapping[str, Any] | None = None, *,
+                fall_back: bool = True) -> Selection:
     """Explicit runs of ``family`` (``qnn figures --runs``), named by their own configs.
 
     Where some of them were run with exactly ``named_configs`` (a figure drawing circle and
     digits runs in separate panels), only those; else those run with all of them among
-    others; otherwise every pinned run of the family. Among those, runs of another condition
-    than the request's are left out (see :func:`same_condition`).
+    others; otherwise, if ``fall_back``, every pinned run of the family. Among those, runs of
+    another condition than the request's are left out (see :func:`same_condition`).
 
     Raises:
-        NoMatchingRuns: no pinned run of the family has the request's condition.
+        NoMatchingRuns: no pinned run of the family has the request's condition (or, without
+            ``fall_back``, its named configs).
     """
     rows = [describe_run(Path(f)) for f in folders]
     rows = [r for r in rows if r["family"] == family]
@@ -140,7 +142,11 @@ def pinned_runs(folders: Sequence[str | Path], family: str,
     if named_configs:
         wanted = set(named_configs)
         exact = [r for r in rows if set(r["named_configs"].split()) == wanted]
-        rows = exact or [r for r in rows if wanted <= set(r["named_configs"].split())] or rows
+        among = [r for r in rows if wanted <= set(r["named_configs"].split())]
+        if not (exact or among or fall_back):
+            raise NoMatchingRuns(f"{' '.join(named_configs)}: no pinned {family} run was "
+                                 "made with it")
+        rows = exact or among or rows
     rows = same_condition(rows, family, named_configs, updates)
     return Selection(family, pooled_name(rows), tuple(Path(r["path"]) for r in rows),
                      tuple(r["seed"] for r in rows))

@@ -10,54 +10,102 @@
 # %% [markdown]
 # # BBS ablations: is the trained interferometer, and are boson samples, needed?
 #
-# Data: `qnn run bbs with ablation_frozen` and `qnn run bbs with ablation_random_clicks`
-# (the figure manifest). `bbs_frozen` never updates the angles; `bbs_random_clicks` replaces
+# Data: `qnn run bbs with paper_ablations` (the paper's black-box knapsack and TSP, every
+# method with the paper's budget, paired per instance) and, where they were run, our QUBO
+# extension `qnn run bbs with ablation_frozen` / `ablation_random_clicks` (Max-Cut and the
+# slack-bit knapsack). `bbs_frozen` never updates the angles; `bbs_random_clicks` replaces
 # the boson samples by independent clicks with the circuit's per-mode click rates, the
-# control that separates "quantum" from "any click distribution". One row of panels per
-# set of runs: where both names resolve to the same runs (`qnn figures --label smoke`),
-# they are drawn once.
+# control that separates "quantum" from "any click distribution"; `random` is random search.
+# One row of panels per set of runs and problem: solved to optimality with its exact 95 %
+# interval (a share of a few tens of instances is uncertain by ten points or more), and the
+# mean relative error. Names that resolve to the same runs (`qnn figures --label smoke`) are
+# drawn once.
 
 # %%
+import numpy as np
 import pandas as pd
 
 from qnn import plotting as qp
 from qnn.figures import Request, notebook_settings
-from qnn.runs.tables import aggregate
-from qnn.stats import mcnemar_p, wilcoxon_p
+from qnn.stats import mcnemar_p, proportion_ci, wilcoxon_p
 
 SETTINGS = notebook_settings()
 OUT = SETTINGS.out_dir
 METHODS = ("bbs", "bbs_frozen", "bbs_random_clicks", "random")  # what the ablations compare
+LEGEND = {"bbs": "bbs (trained, boson samples)", "bbs_frozen": "bbs_frozen (angles never trained)",
+          "bbs_random_clicks": "bbs_random_clicks (independent clicks, matched rates)",
+          "random": "random search"}
 qp.use_style()
+
+
+def per_method(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per (problem, size, method): n instances, solved (%) with its Clopper–Pearson 95 %
+    interval, and the mean relative error (%) with its standard error."""
+    summary = (frame.assign(rel_error_pct=100 * frame["rel_error"])
+               .groupby(["problem", "size", "method"], sort=False)
+               .agg(n=("success", "size"), solved=("success", "sum"),
+                    rel_error_pct=("rel_error_pct", "mean"),
+                    rel_error_sem=("rel_error_pct", "sem"))
+               .reset_index())
+    summary["solved_pct"] = 100 * summary["solved"] / summary["n"]
+    intervals = [proportion_ci(k, n) for k, n in zip(summary["solved"], summary["n"],
+                                                     strict=True)]
+    summary[["solved_low", "solved_high"]] = 100 * np.array(intervals).reshape(-1, 2)
+    return summary
+
 
 # %%
 with SETTINGS.figure("bbs_ablations") as figure:
-    selections = [s for s in figure.select(Request("bbs", "ablation_frozen"),
-                                           Request("bbs", "ablation_random_clicks")) if s]
-    rows = [[r for r in s.rows() if r["method"] in METHODS] for s in selections]
-    summaries = [pd.DataFrame(aggregate(part, by=("problem", "size", "method"),
-                                        metrics=("success",))) for part in rows]
-    problems = list(dict.fromkeys(r["problem"] for part in rows for r in part))  # as run
+    selections = figure.select(Request("bbs", "paper_ablations"))
+    selections += figure.select(Request("bbs", "ablation_frozen"),
+                                Request("bbs", "ablation_random_clicks"), optional=True)
+    selections = [s for s in selections if s]
+    summaries = []
+    for selection in selections:
+        frame = selection.frame()
+        summaries.append(per_method(frame[frame["method"].isin(METHODS)]))
+    panels = [(selection, summary, problem)
+              for selection, summary in zip(selections, summaries, strict=True)
+              for problem in summary["problem"].unique()]  # problems as run
     styles = qp.series_styles(METHODS)
-    fig, axes = qp.grid(len(selections), len(problems), sharey=True, panel_height=1.7)
-    for row, (selection, summary) in enumerate(zip(selections, summaries, strict=True)):
-        methods = [m for m in METHODS if m in set(summary["method"])]
-        for col, problem in enumerate(problems):
-            ax = axes[row, col]
-            for i, method in enumerate(methods):
-                part = summary[(summary["problem"] == problem) & (summary["method"] == method)]
-                ax.plot(qp.dodge(part["size"], i, len(methods)), 100 * part["success_mean"],
-                        label=method, **styles[method])
-            ax.set_title(f"{problem} — {qp.short_name(selections, selection)}")
-            ax.set_ylim(-5, 105)
+    fig, axes = qp.grid(len(panels), 2, panel_height=2.0)
+    for row, (selection, summary, problem) in enumerate(panels):
+        solved_ax, error_ax = axes[row]
+        part = summary[summary["problem"] == problem]
+        methods = [m for m in METHODS if m in set(part["method"])]
+        for i, method in enumerate(methods):
+            line = part[part["method"] == method]
+            x = qp.dodge(line["size"], i, len(methods))
+            solved_ax.errorbar(x, line["solved_pct"], label=LEGEND[method], **styles[method],
+                               yerr=[line["solved_pct"] - line["solved_low"],
+                                     line["solved_high"] - line["solved_pct"]])
+            qp.errorbars(error_ax, x, line["rel_error_pct"], line["rel_error_sem"],
+                         **styles[method])
+        name = qp.short_name(selections, selection)
+        solved_ax.set_title(f"{problem} — {name}: solved to optimality")
+        error_ax.set_title(f"{problem} — {name}: relative error")
+        solved_ax.set_ylim(-5, 105)
+        solved_ax.set_ylabel("instances solved (%)")
+        error_ax.set_ylabel("mean relative error (%)")
+        error_ax.set_ylim(bottom=0)
+        for ax in (solved_ax, error_ax):
             ax.set_xlabel("problem size m (bits)")
-            qp.integer_axis(ax, values=summary["size"][summary["problem"] == problem])
-        axes[row, 0].set_ylabel("solved to optimality (%)")
+            qp.integer_axis(ax, values=part["size"])
     counts = pd.concat(summaries)["n"]
-    qp.legend(fig, axes.flat, ncols=len(METHODS), title=qp.caption(
-        selections, f"share of the n = {qp.counts_text(counts)} instances per point solved "
-                    f"to optimality"))
+    qp.legend(fig, axes.flat, ncols=2, title=qp.caption(
+        selections, f"n = {qp.counts_text(counts)} instances per point, every method on the "
+                    "same instances with the same budget of cost evaluations; solved: bars "
+                    "are the exact (Clopper–Pearson) 95 % interval; relative error "
+                    "(cost − optimum) / |optimum|: mean ± standard error of the mean"))
     qp.save(fig, OUT / "bbs_ablations.png")
+    table = pd.concat([summary.assign(runs=qp.short_name(selections, selection))
+                       for selection, summary in zip(selections, summaries, strict=True)])
+    qp.write_table(table[["runs", "problem", "size", "method", "n", "solved_pct", "solved_low",
+                          "solved_high", "rel_error_pct", "rel_error_sem"]],
+                   OUT / "bbs_ablations_table", caption=(
+        "Per method: instances solved to optimality (%) with the exact (Clopper–Pearson) 95 % "
+        "interval (solved_low, solved_high), and the mean relative error (%) with its standard "
+        f"error, over the n instances. Runs: {qp.caption(selections)[len('data: '):]}."))
 
 # %% [markdown]
 # ## Paired tests: is bbs better than each ablation, instance by instance?

@@ -106,9 +106,10 @@ def test_figures_draw_no_run_under_a_name_whose_config_it_lacks(smoke_and_overri
             f"{smoke_and_override} has the config of 'paper_table'; make one with: qnn run "
             "bbs with paper_table\n") in printed
     assert printed.count("make one with: qnn run bbs with paper_table") == 3
-    assert ("make them with: qnn run bbs with ablation_frozen && qnn run bbs with "
-            "ablation_random_clicks") in printed
-    assert "make one with: qnn run bbs with paper_ablations" in printed
+    assert ("figure bbs_ablations: skipped: no completed bbs run under "
+            f"{smoke_and_override} has the config of 'paper_ablations'; make one with: qnn run "
+            "bbs with paper_ablations\n") in printed
+    assert printed.count("make one with: qnn run bbs with paper_ablations") == 2
     assert "0 drawn, 5 skipped, 0 failed" in printed
     assert [p.name for p in out.iterdir()] == ["RESULTS.md"]  # no image, no table
     assert "skipped: no completed bbs run" in (out / "RESULTS.md").read_text()
@@ -121,12 +122,14 @@ def test_label_smoke_draws_the_smoke_run_only_and_pinning_draws_the_override(
     assert figures(smoke_and_override, out, "--label", "smoke") == 0
     assert sorted(p.name for p in out.iterdir()) == [
         "RESULTS.md", "bbs_ablation_tests.csv", "bbs_ablation_tests.md", "bbs_ablations.png",
+        "bbs_ablations_table.csv", "bbs_ablations_table.md",
         "bbs_paper_table.csv", "bbs_paper_table.md", "bbs_success_vs_size.png",
         "bbs_table.csv", "bbs_table.md", "bbs_training_curves.png"]
     printed = capsys.readouterr().out
     assert printed.count("drawn from smoke (run 1; seed 11)") == 5 and "run 2" not in printed
-    # the two ablation requests resolve to the same smoke run: drawn once, and said so
-    assert '"ablation_random_clicks" and "ablation_frozen" are the same runs' in printed
+    # the three ablation requests resolve to the same smoke run: drawn once, and said so
+    assert '"ablation_frozen" and "paper_ablations" are the same runs' in printed
+    assert '"ablation_random_clicks" and "paper_ablations" are the same runs' in printed
     table = pd.read_csv(out / "bbs_table.csv")
     assert set(table["size"]) == {5, 6, 8} and set(table["n"]) == {2}  # not the override's 10
     assert table["rel_error_std"].dtype == float
@@ -136,6 +139,10 @@ def test_label_smoke_draws_the_smoke_run_only_and_pinning_draws_the_override(
     assert not [c for c in paper.columns if c.startswith("published")]
     assert "No published value applies" in (out / "bbs_paper_table.md").read_text()
     assert paper.loc[paper["problem"] == "tsp", "cities"].tolist() == [5] * 6  # gw: Max-Cut
+    ablations = pd.read_csv(out / "bbs_ablations_table.csv")
+    assert set(ablations["n"]) == {2} and len(ablations) == 5 * 4  # problems x methods
+    assert (ablations["solved_low"] <= ablations["solved_pct"]).all()
+    assert (ablations["solved_pct"] <= ablations["solved_high"]).all()
     tests = pd.read_csv(out / "bbs_ablation_tests.csv")
     assert set(tests["comparison"]) == {"bbs vs bbs_random_clicks", "bbs vs bbs_frozen",
                                         "bbs vs random"}

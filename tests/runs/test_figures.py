@@ -196,7 +196,7 @@ def test_a_figure_without_runs_falls_back_to_its_shipped_reference_runs(repo, tm
 
 
 def test_pinned_runs_go_to_the_requests_that_name_their_configs(tmp_path):
-    from qnn.runs.selection import pinned_runs
+    from qnn.runs.selection import NoMatchingRuns, pinned_runs
 
     folders = {}
     for name in ("circle", "digits", "adhoc"):
@@ -211,6 +211,9 @@ def test_pinned_runs_go_to_the_requests_that_name_their_configs(tmp_path):
     # no pinned run has the request's configs: every pinned run of the family, as pinned
     assert pinned_runs(pinned, "hybrid", ["mnist"]).folders == tuple(pinned)
     assert pinned_runs(pinned, "hybrid").folders == tuple(pinned)
+    # ... unless the request may go without (an optional one): then it has none
+    with pytest.raises(NoMatchingRuns, match="mnist: no pinned hybrid run was made with it"):
+        pinned_runs(pinned, "hybrid", ["mnist"], fall_back=False)
 
 
 def test_pooled_runs_are_named_by_what_they_share_and_what_varies(tmp_path):
@@ -288,8 +291,9 @@ def test_a_run_is_never_drawn_twice_in_one_figure(tmp_path):
                                           Request("hybrid", "digits"),
                                           Request("hybrid", "mnist"), optional=True)
     assert circle.folders == (pinned[0],) and digits.folders == (pinned[1],)
-    # no pinned run is an mnist run: the fallback (all pinned runs) are drawn already
-    assert other is None and '"mnist": its runs are drawn under other names' in figure.notes
+    # no pinned run is an mnist run: it is drawn without, never said to be the others' runs
+    assert other is None and figure.notes == [
+        "drawn without mnist: no pinned hybrid run was made with it"]
 
 
 def test_a_run_recorded_before_a_config_key_existed_still_matches(tmp_path):
