@@ -21,6 +21,7 @@ import pandas as pd
 
 from qnn import plotting as qp
 from qnn.figures import Request, notebook_settings
+from qnn.layers.stability import jitter, roughness
 from qnn.runs.tables import aggregate
 
 SETTINGS = notebook_settings()
@@ -112,22 +113,18 @@ with SETTINGS.figure("hybrid_shots") as figure:
     qp.save(fig, OUT / "hybrid_shots.png")
 
 # %% [markdown]
-# ## Training stability: spread over seeds and epoch-to-epoch jitter, per dataset
+# ## Training stability: spread over seeds, accuracy jitter and loss roughness, per dataset
 #
-# The seed claims the photonic layer trains *stably*. Two measures per model and dataset,
+# The seed claims the photonic layer trains *stably*. Three measures per model and dataset,
 # exact probabilities: the sample std over seeds of the final test accuracy (how much the
-# outcome depends on the seed), and the jitter of each training, the mean absolute change of
+# outcome depends on the seed); the jitter of each training, the mean absolute change of
 # test accuracy from one epoch to the next over the second half of training (how much a
-# converged training still wanders), averaged over seeds.
+# converged training still wanders); and the roughness of its training-loss curve, the mean
+# |second difference| of log loss over the second half (zero for any steady exponential
+# decay, whatever its rate, so a fast-falling loss does not count as rough).
 
 
 # %%
-def jitter(curve):
-    """Mean |Δ| between consecutive epochs over the second half of a curve (in its units)."""
-    tail = pd.Series(curve[len(curve) // 2:])
-    return float(tail.diff().abs().mean())
-
-
 with SETTINGS.figure("hybrid_stability") as figure:
     studies = [s for s in figure.select(Request("hybrid", "circle"), Request("hybrid", "digits"),
                                         Request("hybrid", "mnist"), optional=True) if s]
@@ -138,18 +135,21 @@ with SETTINGS.figure("hybrid_stability") as figure:
         rows = pd.DataFrame([r for r in selection.rows() if r["shots"] is None])
         rows = rows.assign(dataset=qp.short_name(studies, selection),
                            accuracy_pct=100 * rows["test_accuracy"],
-                           jitter_pct=[100 * jitter(c) for c in rows["curve_test_accuracy"]])
+                           jitter_pct=[100 * jitter(c) for c in rows["curve_test_accuracy"]],
+                           roughness_pct=[100 * roughness(c) for c in rows["curve_train_loss"]])
         frames.append(rows)
     rows = pd.concat(frames, ignore_index=True)
     stability = (rows.groupby(["dataset", "model"], sort=False)
                  .agg(n=("seed", "nunique"), accuracy_pct_mean=("accuracy_pct", "mean"),
                       seed_std_pct=("accuracy_pct", "std"), jitter_pct_mean=("jitter_pct", "mean"),
-                      jitter_pct_std=("jitter_pct", "std"))
+                      jitter_pct_std=("jitter_pct", "std"),
+                      roughness_pct_mean=("roughness_pct", "mean"),
+                      roughness_pct_std=("roughness_pct", "std"))
                  .reset_index())
     datasets, models = list(dict.fromkeys(stability["dataset"])), in_order(
         rows.to_dict("records"), "model")
     styles = qp.series_styles(models)
-    fig, (spread, wander) = qp.panels(2, width=qp.PAGE, panel_height=1.8)
+    fig, (spread, wander, rough) = qp.panels(3, width=qp.PAGE, panel_height=1.9)
     x = {d: k for k, d in enumerate(datasets)}
     for i, model in enumerate(models):
         part = stability[stability["model"] == model]
@@ -157,22 +157,27 @@ with SETTINGS.figure("hybrid_stability") as figure:
         spread.plot(at, part["seed_std_pct"], linestyle="none", label=model, **styles[model])
         qp.errorbars(wander, at, part["jitter_pct_mean"], part["jitter_pct_std"], label=model,
                      linestyle="none", **styles[model])
+        qp.errorbars(rough, at, part["roughness_pct_mean"], part["roughness_pct_std"],
+                     label=model, linestyle="none", **styles[model])
     for ax, title in ((spread, "spread of final test accuracy over seeds"),
-                      (wander, "epoch-to-epoch change of test accuracy, 2nd half")):
+                      (wander, "test-accuracy jitter, 2nd half"),
+                      (rough, "training-loss roughness, 2nd half")):
         ax.set_xticks(range(len(datasets)), datasets)
-        ax.set_title(title)
+        qp.title(ax, title)
         ax.set_ylim(bottom=0)
     if stability["seed_std_pct"].isna().all():
         spread.text(0.5, 0.5, "one seed per model: no spread over seeds",
                     transform=spread.transAxes, ha="center", va="center")
     spread.set_ylabel("sample std over seeds\n(accuracy points)")
     wander.set_ylabel("mean |Δ accuracy| per epoch\n(accuracy points)")
-    qp.legend(fig, (spread, wander), ncols=len(models), title=qp.caption(
-        studies, qp.spread_note(stability["n"], "seeds") + " (right); left: one value per "
-        "model, the sample std over the n seeds"))
+    rough.set_ylabel("mean |Δ² log loss| per epoch (%)")
+    qp.legend(fig, (spread, wander, rough), ncols=len(models), title=qp.caption(
+        studies, qp.spread_note(stability["n"], "seeds") + " (middle, right); left: one "
+        "value per model, the sample std over the n seeds"))
     qp.save(fig, OUT / "hybrid_stability.png")
     qp.write_table(stability, OUT / "hybrid_stability_table", caption=(
         "Training stability per dataset and model (exact probabilities): final test accuracy "
         "(mean over the n seeds) and its sample std over seeds (seed_std_pct); jitter = mean "
         "|change of test accuracy| between consecutive epochs over the second half of "
-        f"training, {qp.SPREAD} over seeds. Runs: {'; '.join(s.label for s in studies)}."))
+        "training; roughness = mean |second difference of log training loss| (%) over the "
+        f"second half; both {qp.SPREAD} over seeds. Runs: {'; '.join(s.label for s in studies)}."))
