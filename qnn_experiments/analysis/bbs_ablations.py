@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from qnn import plotting as qp
+from qnn.bbs.published import SOURCES, beside_published, in_paper_regime
 from qnn.figures import Request, notebook_settings
 from qnn.stats import mcnemar_p, proportion_ci, wilcoxon_p
 
@@ -98,14 +99,17 @@ with SETTINGS.figure("bbs_ablations") as figure:
                     "are the exact (Clopper–Pearson) 95 % interval; relative error "
                     "(cost − optimum) / |optimum|: mean ± standard error of the mean"))
     qp.save(fig, OUT / "bbs_ablations.png")
-    table = pd.concat([summary.assign(runs=qp.short_name(selections, selection))
+    columns = ["runs", "problem", "size", "method", "n", "solved_pct", "solved_low",
+               "solved_high", "rel_error_pct", "rel_error_sem"]
+    table = pd.concat([beside_published(summary.assign(runs=qp.short_name(selections, selection))
+                                        [columns], in_paper_regime(selection.folders))
                        for selection, summary in zip(selections, summaries, strict=True)])
-    qp.write_table(table[["runs", "problem", "size", "method", "n", "solved_pct", "solved_low",
-                          "solved_high", "rel_error_pct", "rel_error_sem"]],
-                   OUT / "bbs_ablations_table", caption=(
+    shown = SOURCES if any(c.startswith("published_") for c in table.columns) else ""
+    qp.write_table(table, OUT / "bbs_ablations_table", caption=(
         "Per method: instances solved to optimality (%) with the exact (Clopper–Pearson) 95 % "
         "interval (solved_low, solved_high), and the mean relative error (%) with its standard "
-        f"error, over the n instances. Runs: {qp.caption(selections)[len('data: '):]}."))
+        f"error, over the n instances. {shown} "
+        f"Runs: {qp.caption(selections)[len('data: '):]}."))
 
 # %% [markdown]
 # ## Paired tests: is bbs better than each ablation, instance by instance?

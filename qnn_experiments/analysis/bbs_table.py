@@ -18,13 +18,11 @@
 # selects and draws.
 
 # %%
-import json
-import math
-
 import pandas as pd
 from matplotlib.lines import Line2D
 
 from qnn import plotting as qp
+from qnn.bbs.published import SOURCES, beside_published, in_paper_regime
 from qnn.figures import Request, notebook_settings
 from qnn.problems.tsp import cities_for_bits
 from qnn.runs.tables import aggregate, gap_curves_by_evaluations
@@ -124,47 +122,9 @@ with SETTINGS.figure("bbs_training_curves") as figure:
 # reproduced_papers, 100 instances, knapsack values and weights uniform on 1..20 as ours).
 # A published value is shown only where our run is in its regime: the same family, size and
 # method, and the paper's settings (200 updates, 50 shots, loops 1, 3, 9); otherwise its
-# column is left out. TSP sizes are tour-index bits (29 bits = 13 cities).
+# column is left out. The values are in `qnn.bbs.published`. TSP sizes are tour-index bits (29 bits = 13 cities).
 
 # %%
-PAPER_SETTINGS = {"updates": 200, "shots": 50, "loop_lengths": [1, 3, 9]}
-PUBLISHED = pd.DataFrame([  # (problem, size, method): published % optimal, % mean rel. error
-    ("knapsack_penalty", 20, "bbs", "paper", 98.0, math.nan),
-    ("knapsack_penalty", 25, "bbs", "paper", 99.0, math.nan),
-    ("knapsack_penalty", 30, "bbs", "paper", 93.0, math.nan),
-    ("knapsack_penalty", 20, "sa", "paper", 100.0, math.nan),
-    ("knapsack_penalty", 20, "hill_climbing", "paper", 84.0, math.nan),
-    ("tsp", 29, "bbs", "paper", 2.0, 6.58),
-    ("knapsack_penalty", 20, "random", "reproduction", 81.0, math.nan),
-    ("knapsack_penalty", 25, "bbs_frozen", "reproduction", 21.0, math.nan),
-], columns=["problem", "size", "method", "source", "solved_pct", "rel_error_pct"])
-
-
-def in_paper_regime(selection) -> bool:
-    """Whether every selected run used the paper's updates, shots and loops."""
-    for folder in selection.folders:
-        bbs = json.loads((folder / "config.json").read_text()).get("bbs", {})
-        if any(bbs.get(key) != value for key, value in PAPER_SETTINGS.items()):
-            return False
-    return True
-
-
-def beside_published(table: pd.DataFrame, regime: bool) -> pd.DataFrame:
-    """``table`` with one column per published value that matches one of its rows."""
-    if not regime:
-        return table
-    out = table
-    for source, part in PUBLISHED.groupby("source", sort=False):
-        for metric in ("solved_pct", "rel_error_pct"):
-            column = f"published_{source}_{metric}"
-            values = part.dropna(subset=[metric])[["problem", "size", "method", metric]]
-            merged = out.merge(values.rename(columns={metric: column}), how="left",
-                               on=["problem", "size", "method"])
-            if merged[column].notna().any():
-                out = merged
-    return out
-
-
 # BBS variants that test where we differ from the paper, each drawn as its own method:
 # * the paper steps the flip probabilities p by plain SGD; our flips are angles,
 #   p = (1 - cos a) / 2, whose step moves p by a quarter as much near p = 1/2, so one variant
@@ -199,12 +159,9 @@ with SETTINGS.figure("bbs_paper_table") as figure:
     table = summary.assign(solved_pct=100 * summary["success_mean"])[
         ["problem", "size", "cities", "method", "n", "solved_pct", "rel_error_pct_mean",
          "rel_error_pct_std", "evaluations_mean"]]
-    regime = all(in_paper_regime(s) for s in selections)
-    table = beside_published(table, regime)
+    table = beside_published(table, in_paper_regime(f for s in selections for f in s.folders))
     shown = [c for c in table.columns if c.startswith("published_")]
-    note = ("Columns published_* are values printed by the paper (arXiv 2510.08274, Table I) "
-            "or the independent reproduction (merlinquantum/reproduced_papers), not ours."
-            if shown else "No published value applies to these runs (other sizes, methods "
+    note = (SOURCES if shown else "No published value applies to these runs (other sizes, methods "
             "or settings than the paper's), so none is shown.")
     qp.write_table(table, OUT / "bbs_paper_table", caption=(
         f"Table I of arXiv 2510.08274, ours: instances solved to optimality (%) and relative "

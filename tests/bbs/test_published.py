@@ -1,0 +1,34 @@
+"""Published values go beside our rows only in their regime, and never replace ours."""
+
+import json
+import math
+
+import pandas as pd
+
+from qnn.bbs.published import PAPER_SETTINGS, beside_published, in_paper_regime
+
+
+def ours(*rows):
+    return pd.DataFrame(rows, columns=["problem", "size", "method", "solved_pct"])
+
+
+def test_published_values_join_the_rows_of_their_family_size_and_method():
+    table = beside_published(ours(("knapsack_penalty", 20, "bbs", 65.0),
+                                  ("knapsack_penalty", 25, "bbs_frozen", 20.0),
+                                  ("knapsack_penalty", 15, "bbs", 95.0)), regime=True)
+    assert table["solved_pct"].tolist() == [65.0, 20.0, 95.0]  # ours untouched
+    assert table["published_paper_solved_pct"].tolist()[:1] == [98.0]
+    assert math.isnan(table["published_paper_solved_pct"][2])  # the paper has no m = 15 row
+    assert table["published_reproduction_solved_pct"].tolist()[1] == 21.0
+    assert "published_paper_rel_error_pct" not in table  # only TSP m = 29 has one
+
+
+def test_no_published_value_out_of_the_papers_regime(tmp_path):
+    table = ours(("knapsack_penalty", 20, "bbs", 65.0))
+    assert beside_published(table, regime=False).equals(table)
+    paper, fewer = tmp_path / "paper", tmp_path / "fewer"
+    for folder, updates in ((paper, 200), (fewer, 100)):
+        folder.mkdir()
+        (folder / "config.json").write_text(json.dumps(
+            {"bbs": {**PAPER_SETTINGS, "updates": updates}}))
+    assert in_paper_regime([paper]) and not in_paper_regime([paper, fewer])
