@@ -30,7 +30,9 @@ import pandas as pd
 
 from qnn import plotting as qp
 from qnn.figures import Request, notebook_settings
+from qnn.nas.learning import early_and_late
 from qnn.nas.significance import paired_tests
+from qnn.stats import wilcoxon_p
 from qnn.runs.tables import aggregate
 
 SETTINGS = notebook_settings()
@@ -136,6 +138,11 @@ with SETTINGS.figure("nas_search_curves") as figure:
 # std of the difference (points), seeds won and lost, the exact two-sided Wilcoxon
 # signed-rank p-value and the paired t-test p-value. With n seeds the Wilcoxon p cannot go
 # below 2 / 2^n.
+#
+# Whether a proposer learns is tested the same way (`qnn.nas.learning`): the mean fitness of
+# its proposals in the first and in the last fifth of the budget, and the gain between them.
+# `proposals_late` pairs photonic's late proposals with each baseline's, `proposals_gain` its
+# gain: a photonic proposer that learns beats random search on both.
 
 # %%
 with SETTINGS.figure("nas_capacity") as figure:
@@ -146,7 +153,11 @@ with SETTINGS.figure("nas_capacity") as figure:
                              "ensemble_test": "top-K ensemble: test",
                              "fitness": PANELS["fitness"]},
                 OUT / "nas_capacity_curves.png")
-    tests = paired_tests(rows, metrics=("best_val", "best_test", "ensemble_test"))
+    for row in rows:
+        early, late = early_and_late(row["curve_fitness"], row["budget"])
+        row.update(proposals_early=early, proposals_late=late, proposals_gain=late - early)
+    tests = paired_tests(rows, metrics=("best_val", "best_test", "ensemble_test",
+                                        "proposals_late", "proposals_gain"))
     for column in ("diff_mean", "diff_std"):  # accuracy points, like the figure
         tests[column] = 100 * tests[column]
     tests = tests.rename(columns={"diff_mean": "diff_pts_mean", "diff_std": "diff_pts_std"})
@@ -158,6 +169,23 @@ with SETTINGS.figure("nas_capacity") as figure:
         f"the n seeds), seeds won/lost, two-sided exact Wilcoxon signed-rank and paired "
         f"t-test p-values. Runs: {runs.label}."))
     print(tests.to_string(index=False))
+    learning = (pd.DataFrame(rows).groupby("method", sort=False)
+                .agg(n=("seed", "nunique"), early_pct_mean=("proposals_early", "mean"),
+                     early_pct_std=("proposals_early", "std"),
+                     late_pct_mean=("proposals_late", "mean"),
+                     late_pct_std=("proposals_late", "std"),
+                     gain_pts_mean=("proposals_gain", "mean"),
+                     gain_pts_std=("proposals_gain", "std"),
+                     gain_wilcoxon_p=("proposals_gain", wilcoxon_p))
+                .reset_index())
+    numeric = [c for c in learning.columns if c.endswith(("_mean", "_std"))]
+    learning[numeric] = 100 * learning[numeric]
+    qp.write_table(learning, OUT / "nas_capacity_learning", caption=(
+        "Does the proposer learn? Mean validation accuracy (%) of each method's proposals in "
+        "the first (early) and the last (late) fifth of the budget, and the gain from early to "
+        f"late (points), {qp.SPREAD} over the n seeds; gain_wilcoxon_p: two-sided Wilcoxon "
+        f"signed-rank test of the gain against 0 over seeds. Runs: {runs.label}."))
+    print(learning.to_string(index=False))
     if proposer:
         print(f"proposer: {proposer['angles']} angles + {proposer['flips']} flips, "
               f"{proposer['parameter_sets']} parameter sets x {proposer['shots']} shots = "

@@ -59,13 +59,18 @@ def test_capacity_figure_tests_photonic_against_each_baseline_from_the_smoke_run
     assert main(["figures", "--runs-dir", str(smoke_run.parents[1]),
                  "--out", str(out), "--label", "smoke", "--only", "nas_capacity"]) == 0
     assert sorted(p.name for p in out.iterdir()) == [
-        "RESULTS.md", "nas_capacity_curves.png", "nas_capacity_tests.csv",
-        "nas_capacity_tests.md"]
+        "RESULTS.md", "nas_capacity_curves.png", "nas_capacity_learning.csv",
+        "nas_capacity_learning.md", "nas_capacity_tests.csv", "nas_capacity_tests.md"]
     table = (out / "nas_capacity_tests.csv").read_text().splitlines()
     assert table[0].startswith("reference,baseline,metric,n,diff_pts_mean,diff_pts_std,wins,"
                                "losses,wilcoxon_p,ttest_p,verdict")
-    assert len(table) == 1 + 3 * 3  # 3 baselines x 3 metrics
+    assert len(table) == 1 + 3 * 5  # 3 baselines x 5 metrics
     assert all(line.startswith("photonic,") and ",2," in line for line in table[1:])
+    learning = pd.read_csv(out / "nas_capacity_learning.csv").set_index("method")
+    assert set(learning.index) == {"photonic", "bernoulli", "evolution", "random"}
+    assert (learning["n"] == 2).all()
+    gain = learning["late_pct_mean"] - learning["early_pct_mean"]
+    assert np.allclose(gain, learning["gain_pts_mean"])
 
 
 def test_smoke_rows_record_the_sampler_capacity(smoke_run):
