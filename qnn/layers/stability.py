@@ -17,8 +17,8 @@ def jitter(curve: Sequence[float]) -> float:
 
 
 def roughness(loss: Sequence[float]) -> float:
-    """Mean |second difference of log loss| over the second half of a loss curve (plus the
-    epoch before it, so the half has as many second differences as epochs).
+    """Mean |second difference of log loss| over the second half of a loss curve (from the
+    epoch before it, so there are as many second differences as :func:`jitter` has steps).
 
     Zero for any steady exponential decay, whatever its rate, so a loss that falls fast
     does not count as rough; a loss that alternates by a factor r scores 2 log r.

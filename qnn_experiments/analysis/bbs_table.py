@@ -122,7 +122,8 @@ with SETTINGS.figure("bbs_training_curves") as figure:
 # reproduced_papers, 100 instances, knapsack values and weights uniform on 1..20 as ours).
 # A published value is shown only where our run is in its regime: the same family, size and
 # method, and the paper's settings (200 updates, 50 shots, loops 1, 3, 9); otherwise its
-# column is left out. The values are in `qnn.bbs.published`. TSP sizes are tour-index bits (29 bits = 13 cities).
+# column is left out. The values are in `qnn.bbs.published`. TSP sizes are tour-index bits
+# (29 bits = 13 cities).
 
 # %%
 # BBS variants that test where we differ from the paper, each drawn as its own method:

@@ -32,8 +32,8 @@ from qnn import plotting as qp
 from qnn.figures import Request, notebook_settings
 from qnn.nas.learning import early_and_late
 from qnn.nas.significance import paired_tests
-from qnn.stats import wilcoxon_p
 from qnn.runs.tables import aggregate
+from qnn.stats import wilcoxon_p
 
 SETTINGS = notebook_settings()
 OUT = SETTINGS.out_dir
