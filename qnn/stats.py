@@ -48,3 +48,18 @@ def proportion_ci(successes: int, n: int, level: float = 0.95) -> tuple[float, f
         return float("nan"), float("nan")
     interval = stats.binomtest(int(successes), int(n)).proportion_ci(level, method="exact")
     return float(interval.low), float(interval.high)
+
+
+def holm(pvalues: Sequence[float]) -> np.ndarray:
+    """Holm's step-down adjustment of a family of p-values: reject where the adjusted p is
+    below alpha and the family-wise error rate stays at most alpha, for any dependence
+    between the tests. NaN p-values are left out of the family and stay NaN."""
+    p = np.asarray(pvalues, dtype=float)
+    adjusted = np.full_like(p, np.nan)
+    tested = np.flatnonzero(~np.isnan(p))
+    order = tested[np.argsort(p[tested], kind="stable")]
+    running = 0.0
+    for rank, index in enumerate(order):
+        running = max(running, (len(order) - rank) * p[index])
+        adjusted[index] = min(1.0, running)
+    return adjusted

@@ -2,9 +2,10 @@
 
 import math
 
+import numpy as np
 import pytest
 
-from qnn.stats import mcnemar_p, paired_t_p, proportion_ci, wilcoxon_p
+from qnn.stats import holm, mcnemar_p, paired_t_p, proportion_ci, wilcoxon_p
 
 
 def test_wilcoxon_exact_values_and_edges():
@@ -36,3 +37,11 @@ def test_proportion_ci_is_clopper_pearson():
     low, high = proportion_ci(15, 30)  # symmetric about 1/2
     assert low == pytest.approx(1 - high) and low < 0.5 < high
     assert all(math.isnan(end) for end in proportion_ci(0, 0))
+
+
+def test_holm_steps_down_and_keeps_the_order():
+    # sorted 0.01, 0.03, 0.04 -> 3 x 0.01, 2 x 0.03, then max(0.06, 1 x 0.04)
+    assert np.allclose(holm([0.01, 0.04, 0.03]), [0.03, 0.06, 0.06])
+    assert np.allclose(holm([0.5, 0.9]), [1.0, 1.0])  # capped at 1
+    adjusted = holm([0.02, float("nan"), 0.01])  # NaN is not a test of the family
+    assert np.isnan(adjusted[1]) and np.allclose(adjusted[[0, 2]], [0.02, 0.02])

@@ -28,7 +28,7 @@ import pandas as pd
 from qnn import plotting as qp
 from qnn.bbs.published import SOURCES, beside_published, in_paper_regime
 from qnn.figures import Request, notebook_settings
-from qnn.stats import mcnemar_p, proportion_ci, wilcoxon_p
+from qnn.stats import holm, mcnemar_p, proportion_ci, wilcoxon_p
 
 SETTINGS = notebook_settings()
 OUT = SETTINGS.out_dir
@@ -119,7 +119,9 @@ with SETTINGS.figure("bbs_ablations") as figure:
 # instance (and run): an exact McNemar test on solved / not solved (a two-sided binomial test
 # on the instances only one of the two solved) and a Wilcoxon signed-rank test on the relative
 # errors (two-sided; pairs with equal errors dropped, as `n_differ` counts). Per size, and
-# pooled over the sizes of each problem (`size` = "all"). n counts paired instances.
+# pooled over the sizes of each problem (`size` = "all"). n counts paired instances. The six
+# tests of one problem and size are one family: Holm-adjusted p-values keep its family-wise
+# error rate at alpha.
 
 # %%
 PAIRS = (("bbs", "bbs_random_clicks"), ("bbs", "bbs_frozen"), ("bbs", "random"))
@@ -153,7 +155,12 @@ def paired_tests(frame: pd.DataFrame) -> pd.DataFrame:
                 "rel_error_pct_b": 100 * both[("rel_error", b)].mean(),
                 "n_differ": len(differ), "wilcoxon_p": wilcoxon_p(gap),
             })
-    return pd.DataFrame(out)
+    tests = pd.DataFrame(out)
+    for _, family in tests.groupby(["problem", "size"], sort=False):  # one family per group
+        adjusted = holm([*family["mcnemar_p"], *family["wilcoxon_p"]])
+        tests.loc[family.index, "mcnemar_p_holm"] = adjusted[:len(family)]
+        tests.loc[family.index, "wilcoxon_p_holm"] = adjusted[len(family):]
+    return tests
 
 
 with SETTINGS.figure("bbs_ablation_tests") as figure:
@@ -166,4 +173,5 @@ with SETTINGS.figure("bbs_ablation_tests") as figure:
         "solved (%) and mean relative error (%) of each over the n paired instances; "
         "only_a_solved / only_b_solved: discordant instances, exact McNemar p (two-sided "
         "binomial); Wilcoxon signed-rank p on relative error over the n_differ instances whose "
-        f"errors differ. Runs: {runs.label}."))
+        "errors differ; *_holm: both p-values Holm-adjusted over the six tests of their "
+        f"problem and size (family-wise error rate). Runs: {runs.label}."))

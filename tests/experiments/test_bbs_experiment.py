@@ -148,6 +148,9 @@ def test_label_smoke_draws_the_smoke_run_only_and_pinning_draws_the_override(
                                         "bbs vs random"}
     assert set(tests["n"]) == {2} and len(tests) == 5 * 3  # per (problem, size), paired
     assert tests["mcnemar_p"].between(0, 1).all() and tests["wilcoxon_p"].between(0, 1).all()
+    for test in ("mcnemar_p", "wilcoxon_p"):  # Holm never makes a p-value smaller
+        assert (tests[f"{test}_holm"] >= tests[test]).all()
+        assert tests[f"{test}_holm"].between(0, 1).all()
     rerun = tmp_path / "again"
     assert figures(smoke_and_override, rerun, "--label", "smoke") == 0
     assert all((out / p.name).read_bytes() == p.read_bytes() for p in rerun.iterdir())
