@@ -33,7 +33,7 @@ from qnn.figures import Request, notebook_settings
 from qnn.nas.learning import early_and_late
 from qnn.nas.significance import paired_tests
 from qnn.runs.tables import aggregate
-from qnn.stats import wilcoxon_p
+from qnn.stats import holm, wilcoxon_p
 
 SETTINGS = notebook_settings()
 OUT = SETTINGS.out_dir
@@ -161,13 +161,17 @@ with SETTINGS.figure("nas_capacity") as figure:
     for column in ("diff_mean", "diff_std"):  # accuracy points, like the figure
         tests[column] = 100 * tests[column]
     tests = tests.rename(columns={"diff_mean": "diff_pts_mean", "diff_std": "diff_pts_std"})
+    tests.insert(tests.columns.get_loc("wilcoxon_p") + 1, "wilcoxon_p_holm",
+                 holm(tests["wilcoxon_p"]))
     updates = {m: np.mean([r["updates"] for r in rows if r["method"] == m])
                for m in ("photonic", "bernoulli")}
     proposer = next((r["proposer"] for r in rows if r.get("proposer")), None)
     qp.write_table(tests, OUT / "nas_capacity_tests", caption=(
         f"Photonic minus each baseline on the same seed (accuracy points, {qp.SPREAD} over "
         f"the n seeds), seeds won/lost, two-sided exact Wilcoxon signed-rank and paired "
-        f"t-test p-values. Runs: {runs.label}."))
+        f"t-test p-values; wilcoxon_p_holm: the Wilcoxon p Holm-adjusted over every test of "
+        f"this table (family-wise error rate; the verdict reads the unadjusted p). "
+        f"Runs: {runs.label}."))
     print(tests.to_string(index=False))
     learning = (pd.DataFrame(rows).groupby("method", sort=False)
                 .agg(n=("seed", "nunique"), early_pct_mean=("proposals_early", "mean"),

@@ -64,7 +64,7 @@ def test_capacity_figure_tests_photonic_against_each_baseline_from_the_smoke_run
         "nas_capacity_learning.md", "nas_capacity_tests.csv", "nas_capacity_tests.md"]
     table = (out / "nas_capacity_tests.csv").read_text().splitlines()
     assert table[0].startswith("reference,baseline,metric,n,diff_pts_mean,diff_pts_std,wins,"
-                               "losses,wilcoxon_p,ttest_p,verdict")
+                               "losses,wilcoxon_p,wilcoxon_p_holm,ttest_p,verdict")
     assert len(table) == 1 + 3 * 5  # 3 baselines x 5 metrics
     assert all(line.startswith("photonic,") and ",2," in line for line in table[1:])
     learning = pd.read_csv(out / "nas_capacity_learning.csv").set_index("method")
