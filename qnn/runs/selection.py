@@ -156,7 +156,8 @@ def same_condition(rows: Sequence[dict[str, Any]], family: str, named_configs: S
                    updates: Mapping[str, Any] | None) -> list[dict[str, Any]]:
     """The runs (catalogue rows) whose condition is the request's. Runs of one set of named
     configs pool along their list-valued updates (``seeds``, ``bond_dims``, ``sizes``: the
-    tasks of one sweep, split over runs) and share a regime (an update all of them made,
+    tasks of one sweep, split over runs) and along :data:`PART_SIZES` (parts of 10 and of 5
+    instances, run with distinct seeds, are one study's instances) and share a regime (an update all of them made,
     such as ``train.rounds=100``), but a scalar update on which they differ is a condition
     (``photonics.backend='exact'`` against the QPU pool): there a run's value must be what
     ``qnn run`` with the request's configs and updates would use."""
@@ -167,8 +168,8 @@ def same_condition(rows: Sequence[dict[str, Any]], family: str, named_configs: S
     for group in groups.values():
         overrides = [run_updates(Path(r["path"])) for r in group]
         keys = sorted(set().union(*overrides))
-        differ = [k for k in keys if not any(isinstance(u.get(k), list | tuple)
-                                              for u in overrides)
+        differ = [k for k in keys if k not in PART_SIZES
+                  and not any(isinstance(u.get(k), list | tuple) for u in overrides)
                   and len({repr(u.get(k, _UNSET)) for u in overrides}) > 1]
         if not differ:
             kept += group
@@ -188,6 +189,8 @@ def same_condition(rows: Sequence[dict[str, Any]], family: str, named_configs: S
 
 
 _UNSET = object()
+# Scalar updates that size one part of a sweep split over runs: they pool, never a condition.
+PART_SIZES = frozenset({"instances"})
 
 
 def pooled_name(rows: Sequence[Mapping[str, Any]]) -> str:

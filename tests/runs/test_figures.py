@@ -356,3 +356,23 @@ def test_the_results_page_gives_each_run_a_command_that_repeats_it(shipped):
     table = _runs_table([folder])
     assert f"| `{folder.name}` | `{run_command(folder)}` |" in table
     assert ("resumed an interrupted run" in table) == shipped.startswith("dqnn/")  # both were
+
+
+def test_parts_of_different_instance_counts_pool_as_one_study(tmp_path):
+    """The paper's ablations shipped in parts: 10 instances a run at one size, 5 at another
+    (distinct seeds). `instances` sizes a part, it is no condition: all parts draw together."""
+    from qnn.runs.selection import pinned_runs
+
+    folders = []
+    for name, instances, seed in (("m20", 10, 2026), ("m25a", 5, 2026), ("m25b", 5, 2027)):
+        folder = tmp_path / "bbs" / name
+        folder.mkdir(parents=True)
+        updates = {"instances": instances, "seed": seed, "sizes": {"knapsack_penalty": [
+            20 if name == "m20" else 25]}}
+        (folder / "run.json").write_text(json.dumps({"experiment": {"name": "bbs"}, "meta": {
+            "named_configs": ["paper_ablations"], "config_updates": updates}}))
+        (folder / "config.json").write_text(json.dumps({"seed": seed, "instances": instances}))
+        folders.append(folder)
+    selection = pinned_runs(folders, "bbs", ["paper_ablations"])
+    assert selection.folders == tuple(folders)
+    assert "instances=10 | 5" in selection.name
