@@ -158,9 +158,9 @@ def same_condition(rows: Sequence[dict[str, Any]], family: str, named_configs: S
     configs pool along their list-valued updates (``seeds``, ``bond_dims``, ``sizes``: the
     tasks of one sweep, split over runs) and along :data:`PART_SIZES` (parts of 10 and of 5
     instances, run with distinct seeds, are one study's instances) and share a regime (an
-    update all of them made, such as ``train.rounds=100``), but a scalar update on which they differ is a condition
-    (``photonics.backend='exact'`` against the QPU pool): there a run's value must be what
-    ``qnn run`` with the request's configs and updates would use."""
+    update all of them made, such as ``train.rounds=100``), but a scalar update on which
+    they differ is a condition (``photonics.backend='exact'`` against the QPU pool): there a
+    run's value must be what ``qnn run`` with the request's configs and updates would use."""
     groups: dict[str, list[dict[str, Any]]] = {}  # runs of other named configs never pool
     for row in rows:
         groups.setdefault(row["named_configs"], []).append(row)
