@@ -8,12 +8,14 @@ with the paper's settings (200 updates, 50 shots, loops 1, 3, 9).
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
+
+from qnn.runs.config_data import read_json_data
+from qnn.runs.folder import CONFIG_FILE
 
 PAPER_SETTINGS = {"updates": 200, "shots": 50, "loop_lengths": [1, 3, 9]}
 PUBLISHED = pd.DataFrame([  # (problem, size, method): published % optimal, % mean rel. error
@@ -33,7 +35,7 @@ SOURCES = ("Columns published_* are values printed by the paper (arXiv 2510.0827
 def in_paper_regime(folders: Iterable[Path]) -> bool:
     """Whether every run folder's BBS used the paper's updates, shots and loops."""
     for folder in folders:
-        bbs = json.loads((Path(folder) / "config.json").read_text()).get("bbs", {})
+        bbs = read_json_data(Path(folder) / CONFIG_FILE).get("bbs", {})
         if any(bbs.get(key) != value for key, value in PAPER_SETTINGS.items()):
             return False
     return True
