@@ -123,6 +123,12 @@ class BlackBoxSolver:
         if config.flip_gradient not in BLACKBOX_FLIP_GRADIENTS:
             raise ValueError(f"BBSConfig.flip_gradient={config.flip_gradient!r}: a black-box "
                              f"cost has no closed form; use one of {BLACKBOX_FLIP_GRADIENTS}")
+        if config.flip_param == "probability" and config.flip_gradient == "sampled":
+            # A flip at p = 0 or 1 is never (or always) drawn, so the score function cannot
+            # see what flipping it would do: it would stay at the bound for good.
+            raise ValueError("BBSConfig.flip_param='probability' on a black box needs "
+                             "flip_gradient='bit_differences' (the score function has no "
+                             "gradient at p = 0 or 1)")
         self.sampler = ClickSampler(n_bits, backend, config)
         self.n_bits = n_bits
 

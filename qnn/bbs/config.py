@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, fields
 
 OPTIMIZERS = ("sgd", "adam")
 GRADIENTS = ("two_term_shift", "exact")
-FLIP_PARAMS = ("angle", "logit")
+FLIP_PARAMS = ("angle", "logit", "probability")
 SAMPLERS = ("boson", "random_clicks")
 FLIP_GRADIENTS = ("sampled", "closed_form", "bit_differences")
 
@@ -75,8 +75,12 @@ class BBSConfig:
             gradient by ``cos Δ``.
         flip_param: parametrisation of the flip probabilities ``p``. ``"angle"`` (ORCA's):
             ``p = (1 − cos α) / 2``, i.e. keep-probability ``(1 + cos α) / 2``.
-            ``"logit"``: ``p = sigmoid(z)``. Both keep ``p`` in ``[0, 1]`` without clipping;
-            the paper's direct update of ``p`` would need clipping, so it is not offered.
+            ``"logit"``: ``p = sigmoid(z)``. Both keep ``p`` in ``[0, 1]`` without clipping.
+            ``"probability"`` (the update as the paper writes it): SGD on ``p`` itself,
+            clipped to ``[0, 1]`` after every step (needs ``flip_gradient="bit_differences"``
+            on a black box). Its step on ``p`` does not shrink near 0 and 1, so a
+            flip the gradient has driven to a bound comes back as soon as the slope turns,
+            where the angle's step ``∝ sin α`` all but stops there.
         init_flip: initial flip probability of every bit, in ``(0, 1)`` (``1/2`` gives
             ``α₀ = π/2``).
         entropy_penalty: ``λ``; the flip loss is ``E[C] + λ · mean_i H₂(p_i)`` (binary

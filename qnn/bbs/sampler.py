@@ -19,7 +19,7 @@ from .estimators import (
     shuffled_samples,
     tile_candidates,
 )
-from .flips import initial_flip_params
+from .flips import initial_flip_params, project_flip_params
 from .optim import descend, initial_moments
 from .state import HISTORY_KEYS, BBSState
 
@@ -140,6 +140,7 @@ class ClickSampler:
                                             angle_moments, t)
         flips, flip_moments = descend(cfg.optimizer, state.flip_params, flip_grad, cfg.lr_flips,
                                       state.moments["flips"], t)
+        flips = project_flip_params(flips, cfg.flip_param)
         return BBSState(
             step=t, bs_angles=angles, flip_params=flips,
             moments={"angles": angle_moments, "flips": flip_moments},

@@ -5,7 +5,8 @@ Two kinds of problem family:
 * QUBO families (``maxcut``, ``knapsack`` with slack bits, ``jssp``; our own extensions):
   solved by :class:`BBSSolver` (closed form in the flips) and the QUBO baselines of
   :mod:`qnn.problems.baselines`; every method gets what ``bbs`` spent in ``updates`` updates.
-* black-box families (``knapsack_penalty``: one bit per item and a penalty, no slack;
+* black-box families (``knapsack_value``: one bit per item, an overweight selection scores 0;
+  ``knapsack_penalty``: the same items with a linear penalty on the overweight;
   ``tsp``: a binary tour index), as arXiv 2510.08274 (Table I) defines them: solved by
   :class:`BlackBoxSolver` and :mod:`qnn.problems.blackbox_baselines`, which only ever see
   costs of sampled strings. Every method spends exactly the paper's budget
@@ -43,7 +44,7 @@ from ..problems import (
     random_search,
     simulated_annealing,
 )
-from ..problems.knapsack import penalty_cost, penalty_optimum, slack_coefficients
+from ..problems.knapsack import penalty_cost, penalty_optimum, slack_coefficients, value_cost
 from ..problems.tsp import cities_for_bits, held_karp, random_tsp
 from ..runs.study import TaskContext
 from .blackbox import BLACKBOX_FLIP_GRADIENTS, BatchCost, BlackBoxSolver, Proposal
@@ -53,12 +54,12 @@ from .solver import BBSSolver
 from .state import HISTORY_KEYS, BBSState
 
 QUBO_PROBLEMS = ("maxcut", "knapsack", "jssp")
-BLACKBOX_PROBLEMS = ("knapsack_penalty", "tsp")
+BLACKBOX_PROBLEMS = ("knapsack_value", "knapsack_penalty", "tsp")
 PROBLEMS = (*QUBO_PROBLEMS, *BLACKBOX_PROBLEMS)
 BBS_METHODS = {"bbs": {}, "bbs_frozen": {"freeze_angles": True},
                "bbs_random_clicks": {"sampler": "random_clicks"}}
 METHODS = (*BBS_METHODS, "sa", "random", "hill_climbing", "gw")
-KNAPSACK_PENALTY_RANGE = 20  # values and weights of knapsack_penalty items: uniform 1..20
+KNAPSACK_PENALTY_RANGE = 20  # values and weights of black-box knapsack items: uniform 1..20
 JSSP_SIZE_TOLERANCE = 2  # JSSP QUBO sizes come in steps; accept n_bits in [size - 2, size]
 
 
@@ -236,10 +237,13 @@ def task_seed(seed: int, *parts: object) -> np.random.SeedSequence:
 def make_instance(problem: str, size: int, index: int, *, seed: int,
                   time_limit: float = 30.0) -> Instance | BlackBoxInstance:
     """Instance ``index`` of ``problem`` at ``size`` bits, drawn from its own seed."""
-    rng = np.random.default_rng(task_seed(seed, "instance", problem, size, index))
+    # The two black-box knapsacks draw the same items (only the cost differs), so they pair
+    # instance by instance.
+    family = "knapsack_penalty" if problem == "knapsack_value" else problem
+    rng = np.random.default_rng(task_seed(seed, "instance", family, size, index))
     name = f"{problem}-m{size}-{index}"
-    if problem == "knapsack_penalty":
-        return _knapsack_penalty(name, size, rng)
+    if problem in ("knapsack_penalty", "knapsack_value"):
+        return _knapsack_blackbox(name, size, rng, penalty=problem == "knapsack_penalty")
     if problem == "tsp":
         return _tsp(name, size, rng)
     if problem == "maxcut":
@@ -269,8 +273,10 @@ def _knapsack(name: str, size: int, rng: np.random.Generator, time_limit: float)
     raise ValueError(f"no knapsack instance fits in {size} bits")
 
 
-def _knapsack_penalty(name: str, size: int, rng: np.random.Generator) -> BlackBoxInstance:
-    """``size`` items, one bit each, and the penalty cost of :func:`penalty_cost`.
+def _knapsack_blackbox(name: str, size: int, rng: np.random.Generator, *, penalty: bool
+                       ) -> BlackBoxInstance:
+    """``size`` items, one bit each, and the cost of :func:`penalty_cost` (``penalty``) or of
+    :func:`value_cost` (an overweight selection scores 0).
 
     The paper does not publish its generator; as the independent reproduction
     (merlinquantum/reproduced_papers) assumes, values and weights are uniform on 1..20 and the
@@ -281,7 +287,7 @@ def _knapsack_penalty(name: str, size: int, rng: np.random.Generator) -> BlackBo
     bits, best = penalty_optimum(instance)
 
     def cost(x: np.ndarray, instance=instance) -> np.ndarray:
-        return penalty_cost(instance, x)
+        return penalty_cost(instance, x) if penalty else value_cost(instance, x)
 
     def feasible(x: np.ndarray, instance=instance) -> bool:
         return decode_knapsack(instance, x).feasible

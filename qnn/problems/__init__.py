@@ -29,6 +29,7 @@ from .knapsack import (
     penalty_weight,
     random_knapsack,
     slack_coefficients,
+    value_cost,
 )
 from .knapsack import decode as decode_knapsack
 from .maxcut import (
@@ -102,5 +103,6 @@ __all__ = [
     "simulated_annealing",
     "slack_coefficients",
     "tour_bits",
+    "value_cost",
     "with_random_weights",
 ]

@@ -208,9 +208,27 @@ def penalty_cost(instance: KnapsackInstance, bits: np.ndarray, penalty: float | 
     return -(x @ np.asarray(instance.values)) + lam * excess
 
 
+def value_cost(instance: KnapsackInstance, bits: np.ndarray) -> np.ndarray:
+    """``C(x) = −Σ v_i x_i`` for a selection within capacity and ``0`` for one over it.
+
+    An overweight selection is worth no more than the empty knapsack. Unlike
+    :func:`penalty_cost`, the cost is bounded (``−Σ v ≤ C ≤ 0``), so the flip slopes
+    ``C(b_i = 1) − C(b_i = 0)`` stay of the order of one item's value whatever the overshoot;
+    the independent reproduction of arXiv 2510.08274 (merlinquantum/reproduced_papers) scores
+    knapsack this way. Same ``(..., n_items)`` 0/1 rows in, costs out.
+    """
+    x = np.asarray(bits, dtype=np.float64)
+    if x.shape[-1] != instance.n_items:
+        raise ValueError(f"bits have {x.shape[-1]} entries, the instance has "
+                         f"{instance.n_items} items")
+    over = x @ np.asarray(instance.weights, dtype=np.float64) > instance.capacity
+    return np.where(over, 0.0, -(x @ np.asarray(instance.values, dtype=np.float64)))
+
+
 def penalty_optimum(instance: KnapsackInstance) -> tuple[np.ndarray, float]:
     """An optimal ``(n_items,)`` uint8 selection and its :func:`penalty_cost` (``−`` the
-    dynamic-programming optimum value; a feasible string has no penalty)."""
+    dynamic-programming optimum value; a feasible string has no penalty), which is also its
+    :func:`value_cost`."""
     best = knapsack_optimum(instance)
     bits = np.zeros(instance.n_items, dtype=np.uint8)
     bits[list(best.items)] = 1

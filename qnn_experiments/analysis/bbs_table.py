@@ -132,7 +132,9 @@ with SETTINGS.figure("bbs_training_curves") as figure:
 #   has the flip learning rate times 4 (the paper's step on p there);
 # * the paper estimates the flip gradient from both costs of every bit's flip (2m S strings
 #   an update, 200 updates on its budget); ours reuses the scored candidates (score
-#   function, ~280 updates on the same budget).
+#   function, ~280 updates on the same budget);
+# * the flip update as the paper writes it: SGD on p itself, clipped to [0, 1];
+# * the independent reproduction's: SGD on logits, p = sigmoid(z).
 VARIANTS = {
     "bbs, flip step x4": ({"bbs": {"lr_flips": 0.2}},
                           "BBS with bbs.lr_flips = 0.2, 4x ours, which near p = 1/2 moves p "
@@ -140,6 +142,13 @@ VARIANTS = {
     "bbs, paper's flip gradient": ({"bbs": {"flip_gradient": "bit_differences"}},
                                    "BBS with the paper's flip-gradient estimator, both costs "
                                    "of every bit's flip (bbs.flip_gradient = bit_differences)"),
+    "bbs, SGD on p": ({"bbs": {"flip_param": "probability", "flip_gradient": "bit_differences"}},
+                      "BBS with the flip update as the paper writes it, plain SGD on p clipped "
+                      "to [0, 1], and the paper's flip gradient (bbs.flip_param = probability)"),
+    "bbs, logit flips": ({"bbs": {"flip_param": "logit", "flip_gradient": "bit_differences"}},
+                         "BBS with the independent reproduction's flip rule, SGD on logits "
+                         "(p = sigmoid(z)) with the paper's flip gradient (bbs.flip_param = "
+                         "logit)"),
 }
 
 with SETTINGS.figure("bbs_paper_table") as figure:

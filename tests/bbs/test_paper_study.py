@@ -17,7 +17,8 @@ def every_string(n):
     return np.array(list(itertools.product((0, 1), repeat=n)), dtype=np.uint8)
 
 
-@pytest.mark.parametrize(("problem", "size"), [("knapsack_penalty", 10), ("tsp", 10)])
+@pytest.mark.parametrize(("problem", "size"), [("knapsack_value", 10), ("knapsack_penalty", 10),
+                                               ("tsp", 10)])
 @pytest.mark.parametrize("index", range(3))
 def test_instance_optimum_is_the_brute_force_minimum_of_its_black_box_cost(problem, size,
                                                                           index):
@@ -26,6 +27,17 @@ def test_instance_optimum_is_the_brute_force_minimum_of_its_black_box_cost(probl
     assert instance.n_bits == size and instance.proven
     assert costs.min() == pytest.approx(instance.optimum, rel=1e-12)
     assert instance.feasible(every_string(size)[costs.argmin()])
+
+
+def test_the_two_black_box_knapsacks_share_their_items_and_differ_only_overweight():
+    value = make_instance("knapsack_value", 12, 1, seed=4)
+    penalty = make_instance("knapsack_penalty", 12, 1, seed=4)
+    assert value.data == penalty.data and value.optimum == penalty.optimum
+    strings = every_string(12)
+    within = strings @ np.array(value.data.weights) <= value.data.capacity
+    np.testing.assert_array_equal(value.cost(strings)[within], penalty.cost(strings)[within])
+    assert (value.cost(strings)[~within] == 0.0).all()
+    assert (penalty.cost(strings)[~within] > value.cost(strings)[~within]).any()
 
 
 def test_tsp_instance_of_29_bits_has_13_cities():

@@ -21,6 +21,18 @@ def test_published_values_join_the_rows_of_their_family_size_and_method():
     assert math.isnan(table["published_paper_solved_pct"][2])  # the paper has no m = 15 row
     assert table["published_reproduction_solved_pct"].tolist()[1] == 21.0
     assert "published_paper_rel_error_pct" not in table  # only TSP m = 29 has one
+    assert "family" not in table
+
+
+def test_both_black_box_knapsacks_are_the_papers_knapsack_and_tsp_keeps_its_own_values():
+    table = beside_published(ours(("knapsack_value", 25, "bbs", 95.0),
+                                  ("knapsack_penalty", 25, "bbs", 25.0),
+                                  ("tsp", 29, "bbs", 5.0),
+                                  ("maxcut", 25, "bbs", 50.0)), regime=True)
+    assert table["published_paper_solved_pct"].tolist()[:3] == [99.0, 99.0, 2.0]
+    assert table["published_reproduction_solved_pct"].tolist()[:3] == [96.0, 96.0, 7.0]
+    assert table["published_paper_rel_error_pct"].tolist()[2] == 6.58
+    assert table.iloc[3].filter(like="published_").isna().all()  # our own extension
 
 
 def test_no_published_value_out_of_the_papers_regime(tmp_path):

@@ -57,7 +57,8 @@ def test_smoke_run_folder_holds_records_metrics_and_every_histogram(smoke_run):
     assert {r["method"] for r in rows} == {"bbs", "bbs_frozen", "bbs_random_clicks", "sa",
                                            "random", "hill_climbing", "gw"}
     assert {(r["problem"], r["size"]) for r in rows} == {
-        ("maxcut", 8), ("knapsack", 8), ("jssp", 8), ("knapsack_penalty", 6), ("tsp", 5)}
+        ("maxcut", 8), ("knapsack", 8), ("jssp", 8), ("knapsack_value", 6),
+        ("knapsack_penalty", 6), ("tsp", 5)}
     assert all(r["best_cost"] >= r["optimum"] - 1e-9 for r in rows)
     # every method spends what bbs spent on the instance; on a QUBO family a BBS ablation
     # stops at the end of the update that reaches it (frozen angles spend fewer evaluations
@@ -135,18 +136,19 @@ def test_label_smoke_draws_the_smoke_run_only_and_pinning_draws_the_override(
     assert table["rel_error_std"].dtype == float
     assert "Runs: smoke (run 1; seed 11)." in (out / "bbs_table.md").read_text()
     paper = pd.read_csv(out / "bbs_paper_table.csv")  # smoke sizes: no published value applies
-    assert set(paper["problem"]) == {"maxcut", "knapsack", "jssp", "knapsack_penalty", "tsp"}
+    assert set(paper["problem"]) == {"maxcut", "knapsack", "jssp", "knapsack_value",
+                                     "knapsack_penalty", "tsp"}
     assert not [c for c in paper.columns if c.startswith("published")]
     assert "No published value applies" in (out / "bbs_paper_table.md").read_text()
     assert paper.loc[paper["problem"] == "tsp", "cities"].tolist() == [5] * 6  # gw: Max-Cut
     ablations = pd.read_csv(out / "bbs_ablations_table.csv")
-    assert set(ablations["n"]) == {2} and len(ablations) == 5 * 4  # problems x methods
+    assert set(ablations["n"]) == {2} and len(ablations) == 6 * 4  # problems x methods
     assert (ablations["solved_low"] <= ablations["solved_pct"]).all()
     assert (ablations["solved_pct"] <= ablations["solved_high"]).all()
     tests = pd.read_csv(out / "bbs_ablation_tests.csv")
     assert set(tests["comparison"]) == {"bbs vs bbs_random_clicks", "bbs vs bbs_frozen",
                                         "bbs vs random"}
-    assert set(tests["n"]) == {2} and len(tests) == 5 * 3  # per (problem, size), paired
+    assert set(tests["n"]) == {2} and len(tests) == 6 * 3  # per (problem, size), paired
     assert tests["mcnemar_p"].between(0, 1).all() and tests["wilcoxon_p"].between(0, 1).all()
     for test in ("mcnemar_p", "wilcoxon_p"):  # Holm never makes a p-value smaller
         assert (tests[f"{test}_holm"] >= tests[test]).all()
@@ -169,7 +171,7 @@ def test_paper_table_shows_published_values_only_for_rows_in_their_regime(tmp_pa
     instance, the two cheapest methods) is drawn beside the published m = 20 values."""
     runs = tmp_path / "runs"
     assert main(["run", "bbs", "--runs-dir", str(runs), "with", "paper_table", "instances=1",
-                 "sizes={'knapsack_penalty': [20]}", "problems=['knapsack_penalty']",
+                 "sizes={'knapsack_value': [20]}", "problems=['knapsack_value']",
                  "methods=['sa', 'random']"]) == 0
     out = tmp_path / "out"
     assert main(["figures", "--runs-dir", str(runs), "--out", str(out), "--only",

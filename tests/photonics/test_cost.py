@@ -168,7 +168,8 @@ def test_bbs_refuses_ten_billion_instances_before_listing_tasks(tmp_path, capsys
     assert main(["run", "bbs", "--runs-dir", str(tmp_path), "with", "smoke",
                  "instances=10000000000"]) == 2
     err = capsys.readouterr().err
-    assert "instances=10,000,000,000" in err and "7 methods: 3.5e+11 tasks" in err
+    assert "instances=10,000,000,000" in err
+    assert "6 (problem, size) pairs x 7 methods: 4.2e+11 tasks" in err
     assert "QNN_MAX_TASKS" in err
 
 

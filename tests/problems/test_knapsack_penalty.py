@@ -1,4 +1,4 @@
-"""The penalty knapsack (one bit per item, no slack): its cost, its λ and its exact optimum."""
+"""The black-box knapsacks (one bit per item, no slack): their costs, λ and the exact optimum."""
 
 import itertools
 
@@ -11,6 +11,7 @@ from qnn.problems import (
     penalty_optimum,
     penalty_weight,
     random_knapsack,
+    value_cost,
 )
 
 
@@ -28,6 +29,14 @@ def test_cost_by_hand():
     assert costs.tolist() == [-22.0, -16.0, -28.0 + lam * 1, 0.0]
     bits, best = penalty_optimum(instance)
     assert best == -22.0 and bits.tolist() == [0, 1, 1]
+
+
+def test_value_cost_by_hand_scores_an_overweight_selection_as_the_empty_one():
+    instance = KnapsackInstance((6, 10, 12), (1, 2, 3), 5)
+    costs = value_cost(instance, np.array([[0, 1, 1], [1, 1, 0], [1, 1, 1], [0, 0, 0]]))
+    assert costs.tolist() == [-22.0, -16.0, 0.0, 0.0]
+    with pytest.raises(ValueError, match="bits have 2 entries, the instance has 3 items"):
+        value_cost(instance, np.zeros((1, 2)))
 
 
 @pytest.mark.parametrize("seed", range(6))
