@@ -37,6 +37,17 @@ def in_order(rows, key):
     return list(dict.fromkeys(r[key] for r in rows))
 
 
+# The paper's families first, our own extensions after, whatever order the runs came in.
+PAPER_FIRST = ("knapsack_value", "knapsack_penalty", "tsp")
+
+
+def problems_in_order(rows):
+    """The problems of ``rows``: the paper's families in :data:`PAPER_FIRST` order, then the
+    others as they ran."""
+    found = in_order(rows, "problem")
+    return [p for p in PAPER_FIRST if p in found] + [p for p in found if p not in PAPER_FIRST]
+
+
 # %% [markdown]
 # ## Solved to optimality and mean relative error vs size; the table behind it
 
@@ -53,7 +64,7 @@ with SETTINGS.figure("bbs_success_vs_size") as figure:
     rows = rounded(runs.rows())
     summary = pd.DataFrame(aggregate(rows, by=("problem", "size", "method"),
                                      metrics=("success", "rel_error")))
-    problems, methods = in_order(rows, "problem"), in_order(rows, "method")
+    problems, methods = problems_in_order(rows), in_order(rows, "method")
     styles = qp.series_styles(methods)
     fig, axes = qp.grid(2, len(problems), sharex="col", panel_height=1.7)
     for col, problem in enumerate(problems):
@@ -87,7 +98,7 @@ with SETTINGS.figure("bbs_success_vs_size") as figure:
 with SETTINGS.figure("bbs_training_curves") as figure:
     (runs,) = figure.select(Request("bbs", "paper_table"))
     rows = [r for r in runs.rows() if r.get("curve_expected_cost")]  # the BBS variants
-    problems, methods = in_order(rows, "problem"), in_order(rows, "method")
+    problems, methods = problems_in_order(rows), in_order(rows, "method")
     styles = qp.series_styles(methods)
     curves = {"curve_expected_cost": "-", "curve_best_cost": "--"}
     fig, axes = qp.panels(len(problems), panel_height=1.9)
