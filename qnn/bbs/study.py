@@ -59,7 +59,7 @@ PROBLEMS = (*QUBO_PROBLEMS, *BLACKBOX_PROBLEMS)
 BBS_METHODS = {"bbs": {}, "bbs_frozen": {"freeze_angles": True},
                "bbs_random_clicks": {"sampler": "random_clicks"}}
 METHODS = (*BBS_METHODS, "sa", "random", "hill_climbing", "gw")
-KNAPSACK_PENALTY_RANGE = 20  # values and weights of black-box knapsack items: uniform 1..20
+BLACKBOX_KNAPSACK_RANGE = 20  # values and weights of black-box knapsack items: uniform 1..20
 JSSP_SIZE_TOLERANCE = 2  # JSSP QUBO sizes come in steps; accept n_bits in [size - 2, size]
 
 
@@ -239,8 +239,8 @@ def make_instance(problem: str, size: int, index: int, *, seed: int,
     """Instance ``index`` of ``problem`` at ``size`` bits, drawn from its own seed."""
     # The two black-box knapsacks draw the same items (only the cost differs), so they pair
     # instance by instance.
-    family = "knapsack_penalty" if problem == "knapsack_value" else problem
-    rng = np.random.default_rng(task_seed(seed, "instance", family, size, index))
+    drawn_as = "knapsack_penalty" if problem == "knapsack_value" else problem
+    rng = np.random.default_rng(task_seed(seed, "instance", drawn_as, size, index))
     name = f"{problem}-m{size}-{index}"
     if problem in ("knapsack_penalty", "knapsack_value"):
         return _knapsack_blackbox(name, size, rng, penalty=problem == "knapsack_penalty")
@@ -283,7 +283,7 @@ def _knapsack_blackbox(name: str, size: int, rng: np.random.Generator, *, penalt
     capacity is half the total weight (Pisinger's uncorrelated scheme), so the two are
     comparable. Narrower ranges tie more selections at the optimum and make it easier.
     """
-    instance = random_knapsack(size, rng=rng, max_weight=KNAPSACK_PENALTY_RANGE)
+    instance = random_knapsack(size, rng=rng, max_weight=BLACKBOX_KNAPSACK_RANGE)
     bits, best = penalty_optimum(instance)
 
     def cost(x: np.ndarray, instance=instance) -> np.ndarray:

@@ -199,13 +199,8 @@ def penalty_cost(instance: KnapsackInstance, bits: np.ndarray, penalty: float | 
     lam = penalty_weight(instance) if penalty is None else float(penalty)
     if not lam > 0:
         raise ValueError(f"penalty={penalty} must be positive")
-    x = np.asarray(bits, dtype=np.float64)
-    if x.shape[-1] != instance.n_items:
-        raise ValueError(f"bits have {x.shape[-1]} entries, the instance has "
-                         f"{instance.n_items} items")
-    excess = np.maximum(0.0, x @ np.asarray(instance.weights, dtype=np.float64)
-                        - instance.capacity)
-    return -(x @ np.asarray(instance.values)) + lam * excess
+    value, weight = _value_and_weight(instance, bits)
+    return -value + lam * np.maximum(0.0, weight - instance.capacity)
 
 
 def value_cost(instance: KnapsackInstance, bits: np.ndarray) -> np.ndarray:
@@ -217,12 +212,19 @@ def value_cost(instance: KnapsackInstance, bits: np.ndarray) -> np.ndarray:
     the independent reproduction of arXiv 2510.08274 (merlinquantum/reproduced_papers) scores
     knapsack this way. Same ``(..., n_items)`` 0/1 rows in, costs out.
     """
+    value, weight = _value_and_weight(instance, bits)
+    return np.where(weight > instance.capacity, 0.0, -value)
+
+
+def _value_and_weight(instance: KnapsackInstance, bits: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Packed value and weight of ``(..., n_items)`` 0/1 rows, each ``(...)`` float64."""
     x = np.asarray(bits, dtype=np.float64)
     if x.shape[-1] != instance.n_items:
         raise ValueError(f"bits have {x.shape[-1]} entries, the instance has "
                          f"{instance.n_items} items")
-    over = x @ np.asarray(instance.weights, dtype=np.float64) > instance.capacity
-    return np.where(over, 0.0, -(x @ np.asarray(instance.values, dtype=np.float64)))
+    return (x @ np.asarray(instance.values, dtype=np.float64),
+            x @ np.asarray(instance.weights, dtype=np.float64))
 
 
 def penalty_optimum(instance: KnapsackInstance) -> tuple[np.ndarray, float]:

@@ -36,22 +36,15 @@ def test_a_step_is_plain_sgd_on_p_then_clipped_to_the_unit_interval():
     np.testing.assert_allclose(new.flip_params, [0.4, 0.7, 0.3, 0.0])
 
 
-def test_a_flip_at_a_bound_comes_back_when_the_slope_turns_where_an_angle_stays_stuck():
-    """A bit whose flip never pays is driven to p = 0; then the cost changes so that flipping
-    it always pays (slope −1). The paper's p moves off the bound in one step; ORCA's angle
-    parametrisation has no gradient at α = 0 and never leaves it."""
-    slope = np.array([-1.0, 0.0, 0.0, 0.0])
-    paper = _solver()
-    state = paper.init_state(np.random.default_rng(1))
-    at_bound = replace(state, flip_params=np.zeros(4))
-    probs = flip_probabilities(torch.tensor(at_bound.flip_params, requires_grad=True),
-                               "probability")
-    grad = torch.autograd.grad((probs * torch.as_tensor(slope)).sum(), probs)[0].numpy()
-    assert grad[0] == -1.0
-    angle = torch.zeros(4, dtype=torch.float64, requires_grad=True)  # p = 0 as an angle
-    angle_grad = torch.autograd.grad(
-        (flip_probabilities(angle, "angle") * torch.as_tensor(slope)).sum(), angle)[0]
-    assert angle_grad[0] == 0.0
+def test_at_p_zero_the_probability_keeps_the_slope_where_an_angle_loses_it():
+    """The gradient of ``p · slope`` at p = 0: the slope itself for SGD on p, so a flip the
+    slope now favours leaves the bound; zero for ORCA's angle (p = (1 − cos α)/2 at α = 0),
+    which therefore never leaves it."""
+    slope = torch.tensor([-1.0, 2.0], dtype=torch.float64)
+    at_zero = torch.zeros(2, dtype=torch.float64, requires_grad=True)
+    grads = {kind: torch.autograd.grad((flip_probabilities(at_zero, kind) * slope).sum(),
+                                       at_zero)[0].tolist() for kind in ("probability", "angle")}
+    assert grads == {"probability": [-1.0, 2.0], "angle": [0.0, 0.0]}
 
 
 def test_the_paper_update_moves_p_off_zero_in_a_real_step():
