@@ -160,10 +160,13 @@ def same_condition(rows: Sequence[dict[str, Any]], family: str, named_configs: S
     instances, run with distinct seeds, are one study's instances) and share a regime (an
     update all of them made, such as ``train.rounds=100``), but a scalar update on which
     they differ is a condition (``photonics.backend='exact'`` against the QPU pool): there a
-    run's value must be what ``qnn run`` with the request's configs and updates would use."""
+    run's value must be what ``qnn run`` with the request's configs and updates would use.
+    So must it for every key the request itself updates, even where the runs agree: runs
+    all made without ``bbs.flip_param='logit'`` are not that request's runs."""
     groups: dict[str, list[dict[str, Any]]] = {}  # runs of other named configs never pool
     for row in rows:
         groups.setdefault(row["named_configs"], []).append(row)
+    requested = list(flatten(dict(updates or {})))
     kept, conditions, asked = [], [], None
     for group in groups.values():
         overrides = [run_updates(Path(r["path"])) for r in group]
@@ -171,6 +174,7 @@ def same_condition(rows: Sequence[dict[str, Any]], family: str, named_configs: S
         differ = [k for k in keys if k not in PART_SIZES
                   and not any(isinstance(u.get(k), list | tuple) for u in overrides)
                   and len({repr(u.get(k, _UNSET)) for u in overrides}) > 1]
+        differ += [k for k in requested if k not in differ]
         if not differ:
             kept += group
             continue

@@ -16,6 +16,8 @@
 # slack-bit knapsack). `bbs_frozen` never updates the angles; `bbs_random_clicks` replaces
 # the boson samples by independent clicks with the circuit's per-mode click rates, the
 # control that separates "quantum" from "any click distribution"; `random` is random search.
+# `paper_ablations` runs with the independent reproduction's flip rule (`bbs.flip_param=logit
+# bbs.flip_gradient=bit_differences`) are a set of their own, named so in every panel.
 # One row of panels per set of runs and problem: solved to optimality with its exact 95 %
 # interval (a share of a few tens of instances is uncertain by ten points or more), and the
 # mean relative error. Names that resolve to the same runs (`qnn figures --label smoke`) are
@@ -36,7 +38,22 @@ METHODS = ("bbs", "bbs_frozen", "bbs_random_clicks", "random")  # what the ablat
 LEGEND = {"bbs": "bbs (trained, boson samples)", "bbs_frozen": "bbs_frozen (angles never trained)",
           "bbs_random_clicks": "bbs_random_clicks (independent clicks, matched rates)",
           "random": "random search"}
+# The paper's ablations under each flip rule run, each drawn as its own set: our default
+# (ORCA's flip angles, score-function gradient) and the independent reproduction's (SGD on
+# logits, both costs of every bit's flip), under which BBS trains on the value-cost knapsack.
+FLIP_RULES = {"angle flips": None,
+              "logit flips": {"bbs": {"flip_param": "logit", "flip_gradient": "bit_differences"}}}
 qp.use_style()
+
+
+def ablation_runs(figure, *extra: Request) -> list[tuple[str, object]]:
+    """``(flip rule, selection)`` of the paper's ablations per flip rule run (the default
+    rule's runs are required), then of the ``extra`` requests (rule ``""``) where run."""
+    requests = [Request("bbs", "paper_ablations", updates) for updates in FLIP_RULES.values()]
+    (default,) = figure.select(requests[0])
+    others = figure.select(*requests[1:], *extra, optional=True)
+    rules = [*FLIP_RULES, *[""] * len(extra)]
+    return [(rule, s) for rule, s in zip(rules, [default, *others], strict=True) if s]
 
 
 def per_method(frame: pd.DataFrame) -> pd.DataFrame:
@@ -57,20 +74,19 @@ def per_method(frame: pd.DataFrame) -> pd.DataFrame:
 
 # %%
 with SETTINGS.figure("bbs_ablations") as figure:
-    selections = figure.select(Request("bbs", "paper_ablations"))
-    selections += figure.select(Request("bbs", "ablation_frozen"),
-                                Request("bbs", "ablation_random_clicks"), optional=True)
-    selections = [s for s in selections if s]
+    sets = ablation_runs(figure, Request("bbs", "ablation_frozen"),
+                         Request("bbs", "ablation_random_clicks"))
+    rules, selections = [rule for rule, _ in sets], [selection for _, selection in sets]
     summaries = []
     for selection in selections:
         frame = selection.frame()
         summaries.append(per_method(frame[frame["method"].isin(METHODS)]))
-    panels = [(selection, summary, problem)
-              for selection, summary in zip(selections, summaries, strict=True)
+    panels = [(rule, selection, summary, problem)
+              for rule, selection, summary in zip(rules, selections, summaries, strict=True)
               for problem in summary["problem"].unique()]  # problems as run
     styles = qp.series_styles(METHODS)
     fig, axes = qp.grid(len(panels), 2, panel_height=2.0)
-    for row, (selection, summary, problem) in enumerate(panels):
+    for row, (rule, selection, summary, problem) in enumerate(panels):
         solved_ax, error_ax = axes[row]
         part = summary[summary["problem"] == problem]
         methods = [m for m in METHODS if m in set(part["method"])]
@@ -82,13 +98,14 @@ with SETTINGS.figure("bbs_ablations") as figure:
                                      line["solved_high"] - line["solved_pct"]])
             qp.errorbars(error_ax, x, line["rel_error_pct"], line["rel_error_sem"],
                          **styles[method])
-        name = qp.short_name(selections, selection)
-        solved_ax.set_title(f"{problem} — {name}: solved to optimality")
-        error_ax.set_title(f"{problem} — {name}: relative error")
+        name = ", ".join(filter(None, [problem, rule])) + " — " + qp.short_name(selections,
+                                                                              selection)
+        solved_ax.set_title(f"{name}: solved to optimality")
+        error_ax.set_title(f"{name}: relative error")
         solved_ax.set_ylim(-5, 105)
         solved_ax.set_ylabel("instances solved (%)")
         error_ax.set_ylabel("mean relative error (%)")
-        error_ax.set_ylim(bottom=0)
+        error_ax.set_ylim(bottom=-0.04 * error_ax.get_ylim()[1])  # markers at 0 in full
         for ax in (solved_ax, error_ax):
             ax.set_xlabel("problem size m (bits)")
             qp.integer_axis(ax, values=part["size"])
@@ -99,11 +116,13 @@ with SETTINGS.figure("bbs_ablations") as figure:
                     "are the exact (Clopper–Pearson) 95 % interval; relative error "
                     "(cost − optimum) / |optimum|: mean ± standard error of the mean"))
     qp.save(fig, OUT / "bbs_ablations.png")
-    columns = ["runs", "problem", "size", "method", "n", "solved_pct", "solved_low",
+    columns = ["runs", "flips", "problem", "size", "method", "n", "solved_pct", "solved_low",
                "solved_high", "rel_error_pct", "rel_error_sem"]
-    table = pd.concat([beside_published(summary.assign(runs=qp.short_name(selections, selection))
-                                        [columns], in_paper_regime(selection.folders))
-                       for selection, summary in zip(selections, summaries, strict=True)])
+    table = pd.concat([beside_published(summary.assign(runs=qp.short_name(selections, selection),
+                                                       flips=rule)[columns],
+                                        in_paper_regime(selection.folders))
+                       for rule, selection, summary in zip(rules, selections, summaries,
+                                                           strict=True)])
     shown = SOURCES if any(c.startswith("published_") for c in table.columns) else ""
     qp.write_table(table, OUT / "bbs_ablations_table", caption=(
         "Per method: instances solved to optimality (%) with the exact (Clopper–Pearson) 95 % "
@@ -164,14 +183,17 @@ def paired_tests(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 with SETTINGS.figure("bbs_ablation_tests") as figure:
-    (runs,) = figure.select(Request("bbs", "paper_ablations"))
-    frame = runs.frame()
-    frame = frame[frame["method"].isin(METHODS)]
-    tests = paired_tests(frame)
+    sets = ablation_runs(figure)
+    selections = [selection for _, selection in sets]
+    tests = pd.concat([paired_tests(frame[frame["method"].isin(METHODS)])
+                       .assign(runs=qp.short_name(selections, selection), flips=rule)
+                       for rule, selection in sets for frame in [selection.frame()]])
+    tests = tests[["runs", "flips", *tests.columns.drop(["runs", "flips"])]]
     qp.write_table(tests, OUT / "bbs_ablation_tests", caption=(
         "bbs against each ablation, paired by instance: a = bbs, b = the other method; "
         "solved (%) and mean relative error (%) of each over the n paired instances; "
         "only_a_solved / only_b_solved: discordant instances, exact McNemar p (two-sided "
         "binomial); Wilcoxon signed-rank p on relative error over the n_differ instances whose "
         "errors differ; *_holm: both p-values Holm-adjusted over the six tests of their "
-        f"problem and size (family-wise error rate). Runs: {runs.label}."))
+        "problem, size and set of runs (family-wise error rate). Runs: "
+        f"{qp.caption(selections)[len('data: '):]}."))

@@ -376,3 +376,23 @@ def test_parts_of_different_instance_counts_pool_as_one_study(tmp_path):
     selection = pinned_runs(folders, "bbs", ["paper_ablations"])
     assert selection.folders == tuple(folders)
     assert "instances=10 | 5" in selection.name
+
+
+def test_a_request_update_no_pinned_run_was_made_with_matches_none_of_them(tmp_path):
+    """Shipped runs all of one flip rule: a request for another rule (an optional variant)
+    gets no runs, not those of the default rule under the variant's name."""
+    from qnn.runs.selection import NoMatchingRuns, pinned_runs
+
+    folders = []
+    for seed in (1, 2):
+        folder = tmp_path / f"angle{seed}"
+        folder.mkdir()
+        (folder / "run.json").write_text(json.dumps({"experiment": {"name": "bbs"}, "meta": {
+            "named_configs": ["paper_ablations"], "config_updates": {"seed": seed}}}))
+        (folder / "config.json").write_text(json.dumps(
+            {"seed": seed, "bbs": {"flip_param": "angle"}}))
+        folders.append(folder)
+    assert pinned_runs(folders, "bbs", ["paper_ablations"]).folders == tuple(folders)
+    logit = {"bbs": {"flip_param": "logit"}}
+    with pytest.raises(NoMatchingRuns, match="bbs.flip_param"):
+        pinned_runs(folders, "bbs", ["paper_ablations"], logit, fall_back=False)
