@@ -48,7 +48,9 @@ def paper_table():
     # error vs size, with the paper's settings (200 updates, 50 shots, lr 0.01 / 0.05, loops
     # 1, 3, 9) and budget, N S (2K + 2m + 1) evaluations for every method. Knapsack scores an
     # overweight selection 0 (knapsack_value; `problems=["knapsack_penalty"]` gives the same
-    # items with a linear penalty, on which BBS does far worse). TSP sizes are tour-index
+    # items with a linear penalty, on which BBS does far worse). The flips train as ORCA's
+    # angles by default; the paper's BBS rows need the independent reproduction's rule,
+    # `bbs.flip_param=logit bbs.flip_gradient=bit_differences`. TSP sizes are tour-index
     # bits: 10, 19, 29 bits = 7, 10, 13 cities. About 7 CPU-hours on one thread (BBS at 29-30
     # bits: ~1.4 s an update, ~280 updates; ~3 GB of histograms); runs of distinct seeds
     # pool, so `qnn submit bbs with paper_table --seeds 1,2` spreads it.
@@ -65,6 +67,8 @@ def paper_ablations():
     # The paper's ablations, paired per instance: trained vs frozen interferometer, boson
     # samples vs independent clicks with the same per-mode rates, vs random search; sizes
     # where random search no longer enumerates the space, enough instances for a paired test.
+    # Add `bbs.flip_param=logit bbs.flip_gradient=bit_differences` for the flip rule under
+    # which BBS reproduces Table I (the shipped value-cost ablations use it).
     # About 5 CPU-hours on one thread (~9 min an instance, most of it at m = 25).
     label = "paper_ablations"
     problems = ["knapsack_value", "tsp"]
