@@ -12,6 +12,9 @@ GRADIENTS = ("two_term_shift", "exact")
 FLIP_PARAMS = ("angle", "logit", "probability")
 SAMPLERS = ("boson", "random_clicks")
 FLIP_GRADIENTS = ("sampled", "closed_form", "bit_differences")
+# The independent reproduction's flip rule (SGD on logits, both costs of every bit's flip),
+# the one under which BBS reproduces the paper's Table I: `bbs.` updates of a run.
+REPRODUCTION_FLIP_RULE = {"flip_param": "logit", "flip_gradient": "bit_differences"}
 
 
 def _integer(name: str, value: object, low: int) -> int:

@@ -174,15 +174,15 @@ def same_condition(rows: Sequence[dict[str, Any]], family: str, named_configs: S
         differ = [k for k in keys if k not in PART_SIZES
                   and not any(isinstance(u.get(k), list | tuple) for u in overrides)
                   and len({repr(u.get(k, _UNSET)) for u in overrides}) > 1]
-        differ += [k for k in requested if k not in differ]
-        if not differ:
+        conditions_here = differ + [k for k in requested if k not in differ]
+        if not conditions_here:
             kept += group
             continue
-        conditions += differ
+        conditions += conditions_here
         asked = asked or flatten(resolved_config(family, named_configs, updates))
         for row in group:  # each run's config read once, whatever the number of conditions
             config = flatten(read_json_data(Path(row["path"]) / CONFIG_FILE))
-            if all(config.get(k) == asked.get(k) for k in differ):
+            if all(config.get(k) == asked.get(k) for k in conditions_here):
                 kept.append(row)
     if not kept:
         name = " ".join([*named_configs, *(f"{k}={v!r}" for k, v in flatten(dict(updates or {}))

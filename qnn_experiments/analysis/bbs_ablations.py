@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from qnn import plotting as qp
+from qnn.bbs.config import REPRODUCTION_FLIP_RULE
 from qnn.bbs.published import SOURCES, beside_published, in_paper_regime
 from qnn.figures import Request, notebook_settings
 from qnn.stats import holm, mcnemar_p, proportion_ci, wilcoxon_p
@@ -41,8 +42,7 @@ LEGEND = {"bbs": "bbs (trained, boson samples)", "bbs_frozen": "bbs_frozen (angl
 # The paper's ablations under each flip rule run, each drawn as its own set: our default
 # (ORCA's flip angles, score-function gradient) and the independent reproduction's (SGD on
 # logits, both costs of every bit's flip), under which BBS trains on the value-cost knapsack.
-FLIP_RULES = {"angle flips": None,
-              "logit flips": {"bbs": {"flip_param": "logit", "flip_gradient": "bit_differences"}}}
+FLIP_RULES = {"angle flips": None, "logit flips": {"bbs": REPRODUCTION_FLIP_RULE}}
 qp.use_style()
 
 
@@ -98,8 +98,7 @@ with SETTINGS.figure("bbs_ablations") as figure:
                                      line["solved_high"] - line["solved_pct"]])
             qp.errorbars(error_ax, x, line["rel_error_pct"], line["rel_error_sem"],
                          **styles[method])
-        name = ", ".join(filter(None, [problem, rule])) + " — " + qp.short_name(selections,
-                                                                              selection)
+        name = f"{problem}{', ' + rule if rule else ''} — {qp.short_name(selections, selection)}"
         solved_ax.set_title(f"{name}: solved to optimality")
         error_ax.set_title(f"{name}: relative error")
         solved_ax.set_ylim(-5, 105)

@@ -22,6 +22,7 @@ import pandas as pd
 from matplotlib.lines import Line2D
 
 from qnn import plotting as qp
+from qnn.bbs.config import REPRODUCTION_FLIP_RULE
 from qnn.bbs.published import SOURCES, beside_published, in_paper_regime
 from qnn.figures import Request, notebook_settings
 from qnn.problems.tsp import cities_for_bits
@@ -156,7 +157,7 @@ VARIANTS = {
     "bbs, SGD on p": ({"bbs": {"flip_param": "probability", "flip_gradient": "bit_differences"}},
                       "BBS with the flip update as the paper writes it, plain SGD on p clipped "
                       "to [0, 1], and the paper's flip gradient (bbs.flip_param = probability)"),
-    "bbs, logit flips": ({"bbs": {"flip_param": "logit", "flip_gradient": "bit_differences"}},
+    "bbs, logit flips": ({"bbs": REPRODUCTION_FLIP_RULE},
                          "BBS with the independent reproduction's flip rule, SGD on logits "
                          "(p = sigmoid(z)) with the paper's flip gradient (bbs.flip_param = "
                          "logit)"),
