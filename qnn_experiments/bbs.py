@@ -26,6 +26,7 @@ def config():
     bbs = BBSConfig(updates=100, shots=50).to_dict()  # every BBSConfig field (qnn.bbs.config)
     checkpoint_every = 10  # BBS updates between checkpoints
     optimum_time_limit = 30.0  # seconds CP-SAT may spend proving each optimum
+    budget_fraction = 1.0  # black-box families: share of the paper's budget every method spends
 
 
 @ex.named_config

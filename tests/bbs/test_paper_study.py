@@ -69,6 +69,10 @@ def test_spec_takes_sizes_per_problem_and_lists_tasks_by_them():
     ({"problems": ("tsp",), "sizes": {"tsp": [3]}}, r"sizes\['tsp'\]=\[3\] must be integers >= 4"),
     ({"problems": ("knapsack_penalty",), "bbs": {"flip_gradient": "closed_form"}},
      "bbs.flip_gradient='closed_form': the black-box families"),
+    *[({"problems": ("tsp",), "sizes": (10,), "budget_fraction": bad},
+       f"budget_fraction={bad!r} must be a positive number") for bad in (0, float("nan"), True)],
+    ({"problems": ("tsp", "maxcut"), "sizes": {"tsp": [10], "maxcut": [8]},
+      "budget_fraction": 0.5}, r"budget_fraction=0.5: the QUBO families \['maxcut'\] spend"),
 ])
 def test_bad_specs_are_refused_naming_the_field(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -94,6 +98,18 @@ def test_every_method_spends_exactly_the_paper_budget(tiny_study):
         assert row["evaluations"] == budget, row["task"]
         if row["method"].startswith("bbs"):  # curves account for every evaluation
             assert sum(row["curve_evaluations"]) == budget
+
+
+def test_a_budget_fraction_is_the_share_of_the_paper_budget_every_method_spends():
+    spec = StudySpec(problems=("knapsack_value",), sizes=(6,), instances=1,
+                     methods=("bbs", "sa", "random", "hill_climbing"),
+                     bbs={"updates": 3, "shots": 10}, budget_fraction=0.25)
+    full = paper_budget(6, get_backend("exact"), spec.bbs)
+    rows = run_study(BBSStudy(), spec, seed=2)
+    assert full % 4 != 0  # so the share is rounded
+    assert {r["method"]: r["evaluations"] for r in rows} == dict.fromkeys(
+        spec.methods, round(full / 4))
+    assert sum(rows[0]["curve_evaluations"]) == round(full / 4)  # bbs stops at the share too
 
 
 def test_rows_report_cost_optimum_success_and_relative_error(tiny_study):
