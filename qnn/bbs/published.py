@@ -63,3 +63,11 @@ def beside_published(table: pd.DataFrame, regime: bool) -> pd.DataFrame:
             if merged[column].notna().any():
                 out = merged
     return out.drop(columns="family")
+
+
+def published_rates(problem: str, size: int, method: str) -> list[tuple[str, float]]:
+    """``(source, % solved)`` of every published rate for ``method`` on ``problem`` (one of
+    ours, mapped to the paper's family) at ``size``; empty where none was printed."""
+    part = PUBLISHED[(PUBLISHED["family"] == PAPER_FAMILY.get(problem))
+                     & (PUBLISHED["size"] == size) & (PUBLISHED["method"] == method)]
+    return list(zip(part["source"], part["solved_pct"], strict=True))

@@ -5,7 +5,7 @@ import math
 
 import pandas as pd
 
-from qnn.bbs.published import PAPER_SETTINGS, beside_published, in_paper_regime
+from qnn.bbs.published import PAPER_SETTINGS, beside_published, in_paper_regime, published_rates
 
 
 def ours(*rows):
@@ -44,3 +44,12 @@ def test_no_published_value_out_of_the_papers_regime(tmp_path):
         (folder / "config.json").write_text(json.dumps(
             {"bbs": {**PAPER_SETTINGS, "updates": updates}}))
     assert in_paper_regime([paper]) and not in_paper_regime([paper, fewer])
+
+
+def test_published_rates_of_one_method_come_from_every_source_that_printed_one():
+    assert published_rates("knapsack_value", 20, "hill_climbing") == [("paper", 84.0)]
+    assert published_rates("knapsack_penalty", 20, "bbs") == [("paper", 98.0),
+                                                              ("reproduction", 99.0)]
+    assert published_rates("knapsack_value", 20, "random") == [("reproduction", 81.0)]
+    assert published_rates("knapsack_value", 15, "sa") == []
+    assert published_rates("maxcut", 20, "sa") == []  # our own extension
