@@ -200,8 +200,7 @@ with SETTINGS.figure("bbs_paper_table") as figure:
 # paper's budget. The same runs at shares of that budget (`budget_fraction`, every method
 # spending it) show at which budget each baseline reaches a published rate. The paper's and
 # the reproduction's rates are drawn as horizontal lines at their method's colour: they are
-# printed values, not runs of ours, and the paper does not say at which budget a rate was
-# reached beyond "the same budget".
+# printed values, not runs of ours, each stated for the full budget.
 
 # %%
 # Shares of the paper's budget drawn, as `qnn run ... budget_fraction=F` spells them; 1 is
