@@ -50,19 +50,24 @@ def in_paper_regime(folders: Iterable[Path]) -> bool:
 
 def beside_published(table: pd.DataFrame, regime: bool) -> pd.DataFrame:
     """``table`` (columns problem, size, method) with one ``published_<source>_<metric>``
-    column per published value that matches one of its rows; unchanged out of ``regime``."""
+    column per published value that matches one of its rows; unchanged out of ``regime``.
+
+    A variant of a method named ``"<method>, <what differs>"`` (``"bbs, logit flips"``) is
+    that method as the paper runs it, so it gets the method's published values too."""
     if not regime:
         return table
-    out = table.assign(family=table["problem"].map(PAPER_FAMILY))
+    out = table.assign(family=table["problem"].map(PAPER_FAMILY),
+                       paper_method=table["method"].str.split(",").str[0])
     for source, part in PUBLISHED.groupby("source", sort=False):
         for metric in ("solved_pct", "rel_error_pct"):
             column = f"published_{source}_{metric}"
             values = part.dropna(subset=[metric])[["family", "size", "method", metric]]
-            merged = out.merge(values.rename(columns={metric: column}), how="left",
-                               on=["family", "size", "method"])
+            merged = out.merge(values.rename(columns={"method": "paper_method",
+                                                      metric: column}),
+                               how="left", on=["family", "size", "paper_method"])
             if merged[column].notna().any():
                 out = merged
-    return out.drop(columns="family")
+    return out.drop(columns=["family", "paper_method"])
 
 
 def published_rates(problem: str, size: int, method: str) -> list[tuple[str, float]]:

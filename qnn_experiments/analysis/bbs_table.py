@@ -135,8 +135,9 @@ with SETTINGS.figure("bbs_training_curves") as figure:
 # here: the paper's Table I and the independent reproduction's (merlinquantum/
 # reproduced_papers, 100 instances, knapsack values and weights uniform on 1..20 as ours).
 # A published value is shown only where our run is in its regime: the same family, size and
-# method, and the paper's settings (200 updates, 50 shots, loops 1, 3, 9); otherwise its
-# column is left out. The values are in `qnn.bbs.published`. TSP sizes are tour-index bits
+# method (each BBS variant below is the paper's BBS with one thing changed, so it stands
+# beside BBS's values), and the paper's settings (200 updates, 50 shots, loops 1, 3, 9);
+# otherwise its column is left out. The values are in `qnn.bbs.published`. TSP sizes are tour-index bits
 # (29 bits = 13 cities).
 
 # %%

@@ -53,3 +53,14 @@ def test_published_rates_of_one_method_come_from_every_source_that_printed_one()
     assert published_rates("knapsack_value", 20, "random") == [("reproduction", 81.0)]
     assert published_rates("knapsack_value", 15, "sa") == []
     assert published_rates("maxcut", 20, "sa") == []  # our own extension
+
+
+def test_a_named_variant_of_a_method_stands_beside_that_methods_published_values():
+    table = beside_published(ours(("knapsack_value", 30, "bbs, logit flips", 73.3),
+                                  ("knapsack_value", 30, "bbs_frozen", 0.0),
+                                  ("knapsack_value", 20, "hill_climbing, restarts", 100.0)),
+                             regime=True)
+    assert table["published_paper_solved_pct"].tolist()[::2] == [93.0, 84.0]
+    assert table["published_reproduction_solved_pct"].tolist()[0] == 73.0
+    assert math.isnan(table["published_paper_solved_pct"][1])  # another method, not a variant
+    assert list(table["method"]) == ["bbs, logit flips", "bbs_frozen", "hill_climbing, restarts"]
