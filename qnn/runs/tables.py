@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from qnn.stats import proportion_ci
+
 
 def aggregate(rows: Sequence[dict[str, Any]], by: Sequence[str],
               metrics: Sequence[str]) -> list[dict[str, Any]]:
@@ -41,6 +43,32 @@ def aggregate(rows: Sequence[dict[str, Any]], by: Sequence[str],
         out.append({key: (None if _is_missing(value) else _plain(value))
                     if key in by else _plain(value) for key, value in record.items()})
     return out
+
+
+def solved_with_interval(frame: pd.DataFrame, by: Sequence[str], level: float = 0.95,
+                         **aggregations: tuple[str, str]) -> pd.DataFrame:
+    """Instances solved per group of ``by``, with the exact (Clopper–Pearson) interval that a
+    figure draws as its error bar: the way every success rate is reported.
+
+    ``frame`` holds one row per task with a boolean ``success``. Groups keep their first
+    appearance's order. ``aggregations`` are passed on to pandas' named aggregation
+    (``rel_error_sem=("rel_error_pct", "sem")``) for the group's other columns.
+
+    Returns:
+        One row per group: the ``by`` keys, ``n`` tasks, ``solved`` of them, ``solved_pct``
+        and the interval's ends ``solved_low`` / ``solved_high`` (both in %), then the
+        ``aggregations``.
+    """
+    summary = (frame.groupby(list(by), sort=False)
+               .agg(n=("success", "size"), solved=("success", "sum"), **aggregations)
+               .reset_index())
+    summary["solved"] = summary["solved"].astype(int)
+    summary.insert(len(by) + 2, "solved_pct", 100 * summary["solved"] / summary["n"])
+    intervals = [proportion_ci(k, n, level)
+                 for k, n in zip(summary["solved"], summary["n"], strict=True)]
+    summary.insert(len(by) + 3, "solved_low", [100 * low for low, _ in intervals])
+    summary.insert(len(by) + 4, "solved_high", [100 * high for _, high in intervals])
+    return summary
 
 
 def _number(value: Any) -> float:

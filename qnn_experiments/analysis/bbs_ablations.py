@@ -24,14 +24,14 @@
 # drawn once.
 
 # %%
-import numpy as np
 import pandas as pd
 
 from qnn import plotting as qp
 from qnn.bbs.config import REPRODUCTION_FLIP_RULE
 from qnn.bbs.published import SOURCES, beside_published, in_paper_regime
 from qnn.figures import Request, notebook_settings
-from qnn.stats import holm, mcnemar_p, proportion_ci, wilcoxon_p
+from qnn.runs.tables import solved_with_interval
+from qnn.stats import holm, mcnemar_p, wilcoxon_p
 
 SETTINGS = notebook_settings()
 OUT = SETTINGS.out_dir
@@ -59,17 +59,10 @@ def ablation_runs(figure, *extra: Request) -> list[tuple[str, object]]:
 def per_method(frame: pd.DataFrame) -> pd.DataFrame:
     """Per (problem, size, method): n instances, solved (%) with its Clopper–Pearson 95 %
     interval, and the mean relative error (%) with its standard error."""
-    summary = (frame.assign(rel_error_pct=100 * frame["rel_error"])
-               .groupby(["problem", "size", "method"], sort=False)
-               .agg(n=("success", "size"), solved=("success", "sum"),
-                    rel_error_pct=("rel_error_pct", "mean"),
-                    rel_error_sem=("rel_error_pct", "sem"))
-               .reset_index())
-    summary["solved_pct"] = 100 * summary["solved"] / summary["n"]
-    intervals = [proportion_ci(k, n) for k, n in zip(summary["solved"], summary["n"],
-                                                     strict=True)]
-    summary[["solved_low", "solved_high"]] = 100 * np.array(intervals).reshape(-1, 2)
-    return summary
+    return solved_with_interval(frame.assign(rel_error_pct=100 * frame["rel_error"]),
+                                ["problem", "size", "method"],
+                                rel_error_pct=("rel_error_pct", "mean"),
+                                rel_error_sem=("rel_error_pct", "sem"))
 
 
 # %%

@@ -18,7 +18,6 @@
 # selects and draws.
 
 # %%
-import numpy as np
 import pandas as pd
 from matplotlib.lines import Line2D
 
@@ -27,8 +26,7 @@ from qnn.bbs.config import REPRODUCTION_FLIP_RULE
 from qnn.bbs.published import SOURCES, beside_published, in_paper_regime, published_rates
 from qnn.figures import Request, notebook_settings
 from qnn.problems.tsp import cities_for_bits
-from qnn.runs.tables import aggregate, gap_curves_by_evaluations
-from qnn.stats import proportion_ci
+from qnn.runs.tables import aggregate, gap_curves_by_evaluations, solved_with_interval
 
 SETTINGS = notebook_settings()
 OUT = SETTINGS.out_dir
@@ -137,8 +135,8 @@ with SETTINGS.figure("bbs_training_curves") as figure:
 # A published value is shown only where our run is in its regime: the same family, size and
 # method (each BBS variant below is the paper's BBS with one thing changed, so it stands
 # beside BBS's values), and the paper's settings (200 updates, 50 shots, loops 1, 3, 9);
-# otherwise its column is left out. The values are in `qnn.bbs.published`. TSP sizes are tour-index bits
-# (29 bits = 13 cities).
+# otherwise its column is left out. The values are in `qnn.bbs.published`. TSP sizes are
+# tour-index bits (29 bits = 13 cities).
 
 # %%
 # BBS variants that test where we differ from the paper, each drawn as its own method:
@@ -215,15 +213,10 @@ with SETTINGS.figure("bbs_baseline_budget") as figure:
     selections = [s for s in [*shares, full] if s is not None]
     frame = pd.DataFrame([{**row, "rel_error_pct": 100 * row["rel_error"]}
                           for s in selections for row in rounded(s.rows())])
-    summary = (frame.groupby(["problem", "size", "method", "evaluations"], sort=False)
-               .agg(n=("success", "size"), solved=("success", "sum"),
-                    rel_error_pct_mean=("rel_error_pct", "mean"),
-                    rel_error_pct_std=("rel_error_pct", "std"))
-               .reset_index().sort_values(["problem", "size", "method", "evaluations"]))
-    summary["solved_pct"] = 100 * summary["solved"] / summary["n"]
-    intervals = [proportion_ci(k, n) for k, n in zip(summary["solved"], summary["n"],
-                                                     strict=True)]
-    summary[["solved_low", "solved_high"]] = 100 * np.array(intervals).reshape(-1, 2)
+    summary = solved_with_interval(frame, ["problem", "size", "method", "evaluations"],
+                                   rel_error_pct_mean=("rel_error_pct", "mean"),
+                                   rel_error_pct_std=("rel_error_pct", "std")
+                                   ).sort_values(["problem", "size", "method", "evaluations"])
     # the (problem, size) pairs run at more than one budget: a full paper_table run adds
     # every size at the paper's budget alone
     budgets = summary.groupby(["problem", "size"], sort=False)["evaluations"].nunique()

@@ -1,9 +1,10 @@
 """Grouping result rows: rates, means, sample spreads and counts checked by hand."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from qnn.runs.tables import aggregate, gap_curves
+from qnn.runs.tables import aggregate, gap_curves, solved_with_interval
 
 ROWS = [
     {"method": "bbs", "size": 10, "success": True, "rel_error": 0.0},
@@ -20,6 +21,23 @@ def test_aggregate_gives_rates_means_and_counts():
     assert summary[0]["success_mean"] == 0.5 and summary[0]["rel_error_mean"] == pytest.approx(0.1)
     assert summary[0]["rel_error_std"] == pytest.approx(np.std([0.0, 0.2], ddof=1))  # sample
     assert np.isnan(summary[1]["rel_error_mean"]) and np.isnan(summary[2]["success_std"])
+
+
+def test_solved_with_interval_counts_each_group_with_its_exact_interval():
+    frame = pd.DataFrame({"method": ["sa", "bbs", "sa", "bbs", "sa", "sa"],
+                          "success": [True, False, True, False, False, True],
+                          "rel_error": [0.0, 0.3, 0.0, 0.1, 0.2, 0.0]})
+    summary = solved_with_interval(frame, ["method"], rel_error_max=("rel_error", "max"))
+    assert list(summary.columns) == ["method", "n", "solved", "solved_pct", "solved_low",
+                                     "solved_high", "rel_error_max"]
+    sa, bbs = summary.to_dict("records")  # in order of first appearance, not sorted
+    assert (sa["method"], sa["n"], sa["solved"], sa["solved_pct"]) == ("sa", 4, 3, 75.0)
+    # Clopper–Pearson for 3 of 4: beta quantiles 2.5 % of B(3, 2) and 97.5 % of B(4, 1)
+    assert sa["solved_low"] == pytest.approx(19.412045) and sa["solved_high"] == pytest.approx(
+        99.369054)
+    assert (bbs["solved"], bbs["solved_low"]) == (0, 0.0)
+    assert bbs["solved_high"] == pytest.approx(84.188612)  # 1 - 0.025 ** (1 / 2)
+    assert bbs["rel_error_max"] == pytest.approx(0.3)
 
 
 def test_missing_grouping_keys_are_named():
