@@ -11,7 +11,7 @@ explicit run folders instead, each labelled by its own named configs and overrid
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,6 +57,22 @@ class Selection:
         seeds = ", ".join(str(s) for s in distinct)
         plural = "s" if len(self.folders) > 1 else ""
         return f"{self.name} (run{plural} {ids}; seed{'s' if len(distinct) > 1 else ''} {seeds})"
+
+    def only(self, keep: Callable[[Path], bool]) -> Selection:
+        """The runs ``keep`` accepts, named by their own configs (a figure that draws some of
+        its runs' rows names only the runs it drew).
+
+        Raises:
+            NoMatchingRuns: ``keep`` accepts none of them.
+        """
+        kept = [(f, s) for f, s in zip(self.folders, self.seeds, strict=True) if keep(f)]
+        if not kept:
+            raise NoMatchingRuns(f"none of the runs of '{self.name}' holds what is drawn")
+        if len(kept) == len(self.folders):
+            return self
+        folders = tuple(f for f, _ in kept)
+        return Selection(self.family, pooled_name([describe_run(f) for f in folders]),
+                         folders, tuple(s for _, s in kept))
 
     def config(self) -> dict[str, Any]:
         """The full config of the first run: runs drawn as one share every setting but the
@@ -162,12 +178,14 @@ def same_condition(rows: Sequence[dict[str, Any]], family: str, named_configs: S
     they differ is a condition (``photonics.backend='exact'`` against the QPU pool): there a
     run's value must be what ``qnn run`` with the request's configs and updates would use.
     So must it for every key the request itself updates, even where the runs agree: runs
-    all made without ``bbs.flip_param='logit'`` are not that request's runs."""
+    all made without ``bbs.flip_param='logit'`` are not that request's runs. A key the
+    family gained after a run was recorded counts as its default there, as in
+    :func:`select_runs`."""
     groups: dict[str, list[dict[str, Any]]] = {}  # runs of other named configs never pool
     for row in rows:
         groups.setdefault(row["named_configs"], []).append(row)
     requested = list(flatten(dict(updates or {})))
-    kept, conditions, asked = [], [], None
+    kept, conditions, asked, defaults = [], [], None, None
     for group in groups.values():
         overrides = [run_updates(Path(r["path"])) for r in group]
         keys = sorted(set().union(*overrides))
@@ -180,8 +198,9 @@ def same_condition(rows: Sequence[dict[str, Any]], family: str, named_configs: S
             continue
         conditions += conditions_here
         asked = asked or flatten(resolved_config(family, named_configs, updates))
+        defaults = defaults or flatten(resolved_config(family))
         for row in group:  # each run's config read once, whatever the number of conditions
-            config = flatten(read_json_data(Path(row["path"]) / CONFIG_FILE))
+            config = {**defaults, **flatten(read_json_data(Path(row["path"]) / CONFIG_FILE))}
             if all(config.get(k) == asked.get(k) for k in conditions_here):
                 kept.append(row)
     if not kept:

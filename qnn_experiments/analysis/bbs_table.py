@@ -99,6 +99,8 @@ with SETTINGS.figure("bbs_success_vs_size") as figure:
 with SETTINGS.figure("bbs_training_curves") as figure:
     (runs,) = figure.select(Request("bbs", "paper_table"))
     rows = [r for r in runs.rows() if r.get("curve_expected_cost")]  # the BBS variants
+    drawn = {r["run"] for r in rows}  # the caption names these runs, not baseline-only ones
+    runs = runs.only(lambda folder: folder.name in drawn)
     problems, methods = problems_in_order(rows), in_order(rows, "method")
     styles = qp.series_styles(methods)
     curves = {"curve_expected_cost": "-", "curve_best_cost": "--"}

@@ -275,6 +275,27 @@ def test_pinned_runs_of_one_regime_split_by_condition_not_by_seed(tmp_path):
         pinned_runs(pinned, "dqnn", ["hardware_14"], {"train": {"inputs": "fixed_random"}})
 
 
+def test_a_selection_narrowed_to_the_runs_drawn_is_named_by_those_runs(tmp_path):
+    from qnn.runs.selection import NoMatchingRuns, pinned_runs
+
+    folders = []
+    for seed, methods in ((1, ["bbs"]), (2, ["sa"])):
+        folder = tmp_path / f"part{seed}"
+        folder.mkdir()
+        (folder / "run.json").write_text(json.dumps({"experiment": {"name": "bbs"}, "meta": {
+            "named_configs": ["paper_table"], "config_updates": {"methods": methods}}}))
+        (folder / "config.json").write_text(json.dumps({"seed": seed, "methods": methods}))
+        folders.append(folder)
+    both = pinned_runs(folders, "bbs", ["paper_table"])
+    assert both.name == "paper_table methods=['bbs'] | ['sa']"
+    assert both.only(lambda folder: True) == both
+    bbs = both.only(lambda folder: folder.name == "part1")
+    assert (bbs.name, bbs.folders, bbs.seeds) == ("paper_table methods=['bbs']", (folders[0],),
+                                                  (1,))
+    with pytest.raises(NoMatchingRuns, match="none of the runs of"):
+        both.only(lambda folder: False)
+
+
 def test_a_run_is_never_drawn_twice_in_one_figure(tmp_path):
     from qnn.figures import NotebookSettings, Request
 
@@ -314,6 +335,24 @@ def test_a_run_recorded_before_a_config_key_existed_still_matches(tmp_path):
     assert select_runs(tmp_path, "bbs", ["smoke"]).folders == (tmp_path / "bbs" / "1",)
     with pytest.raises(NoMatchingRuns):
         select_runs(tmp_path, "bbs", ["paper_table"])
+
+
+def test_a_pinned_run_recorded_before_a_config_key_existed_has_that_keys_default(tmp_path):
+    # Shipped runs that predate budget_fraction spent the paper's budget: a request for
+    # budget_fraction=1.0 (its default) is theirs, a request for half the budget is not.
+    from qnn.runs.selection import NoMatchingRuns, pinned_runs, resolved_config
+
+    config = resolved_config("bbs", ["paper_table"])
+    folder = tmp_path / "older"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps(
+        {k: v for k, v in config.items() if k != "budget_fraction"}))
+    (folder / "run.json").write_text(json.dumps({"experiment": {"name": "bbs"}, "meta": {
+        "named_configs": ["paper_table"], "config_updates": {}}}))
+    full = pinned_runs([folder], "bbs", ["paper_table"], {"budget_fraction": 1.0})
+    assert full.folders == (folder,)
+    with pytest.raises(NoMatchingRuns, match="budget_fraction"):
+        pinned_runs([folder], "bbs", ["paper_table"], {"budget_fraction": 0.5})
 
 
 def test_every_shipped_reference_the_manifest_names_is_a_complete_run_record():
