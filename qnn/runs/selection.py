@@ -114,17 +114,13 @@ def select_runs(runs_dir: str | Path, family: str, named_configs: Sequence[str] 
         NoMatchingRuns: none; the message gives the command that produces one.
     """
     wanted = _comparable(resolved_config(family, named_configs, updates))
-    # A key added to the family after a run was recorded takes its default there: new keys
-    # keep the old behaviour by default, so such a run still computed what its config says.
-    defaults = _comparable(resolved_config(family))
+    defaults = {k: v for k, v in flatten(resolved_config(family)).items() if k in wanted}
     newest: dict[int, Path] = {}
     for folder in run_folders(runs_dir):
         row = describe_run(folder)
         if row["family"] != family or row["status"] != "COMPLETED":
             continue
-        recorded = _comparable(read_json_data(folder / CONFIG_FILE))
-        missing = {k: defaults[k] for k in wanted.keys() - recorded.keys() if k in defaults}
-        if {**recorded, **missing} == wanted:
+        if _comparable(recorded_config(folder, defaults)) == wanted:
             newest[row["seed"]] = folder  # folders come oldest first: the newest wins
     name = " ".join([*named_configs, *(f"{k}={v!r}" for k, v in flatten(dict(updates or {}))
                                        .items())]) or "default"
@@ -200,7 +196,7 @@ def same_condition(rows: Sequence[dict[str, Any]], family: str, named_configs: S
         asked = asked or flatten(resolved_config(family, named_configs, updates))
         defaults = defaults or flatten(resolved_config(family))
         for row in group:  # each run's config read once, whatever the number of conditions
-            config = {**defaults, **flatten(read_json_data(Path(row["path"]) / CONFIG_FILE))}
+            config = recorded_config(Path(row["path"]), defaults)
             if all(config.get(k) == asked.get(k) for k in conditions_here):
                 kept.append(row)
     if not kept:
@@ -234,6 +230,15 @@ def pooled_name(rows: Sequence[Mapping[str, Any]]) -> str:
             parts.append(f"{key}={' | '.join(values)}")
         names.append(" ".join(filter(None, [named, *parts])) or "default")
     return " + ".join(names)
+
+
+def recorded_config(folder: Path, defaults: Mapping[str, Any]) -> dict[str, Any]:
+    """A run's recorded config, flat, where a key the family gained after the run was
+    recorded takes its default: new keys keep the old behaviour by default, so such a run
+    still computed what this says. ``defaults``: flat default values. Where whole configs
+    are compared, pass only the keys of the config compared with: a dict empty by default
+    (``sizes``) flattens to other keys once a named config fills it."""
+    return {**defaults, **flatten(read_json_data(folder / CONFIG_FILE))}
 
 
 def _comparable(config: Mapping[str, Any]) -> dict[str, Any]:
